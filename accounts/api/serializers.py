@@ -1,0 +1,56 @@
+from rest_framework import serializers
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class TeamIn(serializers.Serializer):
+    slug = serializers.RegexField(SLUG)
+    name = serializers.CharField(max_length=200)
+
+
+class TeamOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+
+
+class MemberOut(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField()
+
+
+class RoleIn(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["viewer", "editor", "reviewer", "admin"])
+
+
+class EnvironmentOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    order = serializers.IntegerField()
+    protected = serializers.BooleanField()
+    required_approvals = serializers.IntegerField()
+    is_default = serializers.BooleanField()
+    requires_previous = serializers.BooleanField()
+
+
+class TokenIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=["read", "write", "deploy"]), required=False,
+        max_length=3)
+    team = serializers.RegexField(SLUG, required=False, allow_null=True)
+    expires_days = serializers.IntegerField(min_value=1, max_value=3650, required=False,
+                                            allow_null=True)
+
+
+class TokenOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    team = serializers.CharField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    token = serializers.CharField(required=False, help_text="the raw token, shown once")

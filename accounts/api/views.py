@@ -1,0 +1,109 @@
+"""REST endpoints for teams, members, environments and the caller's tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import services, tokens
+from accounts.api import serializers as s
+from accounts.models import ApiToken, Membership, Team
+from accounts.permissions import visible
+from prompts.models import Environment
+from prompts.services import find_team
+from registry_site.api import ERRORS, RegistryView, checked
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class TeamList(RegistryView):
+    @extend_schema(responses={200: s.TeamOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        memberships = {m.team_id: m.role for m in Membership.objects.filter(user=request.user)}
+        teams = visible(request.user, Team.objects.filter(pk__in=list(memberships))
+                        if not request.user.is_superuser else Team.objects.all())
+        return Response([{"slug": t.slug, "name": t.name, "role": memberships.get(t.pk)}
+                         for t in teams])
+
+    @extend_schema(request=s.TeamIn, responses={201: s.TeamOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = checked(s.TeamIn, request.data)
+        team = services.create_team(request.user, data["slug"], data["name"])
+        return Response({"slug": team.slug, "name": team.name, "role": "admin"},
+                        status=status.HTTP_201_CREATED)
+
+
+class MemberList(RegistryView):
+    @extend_schema(responses={200: s.MemberOut(many=True), **ERRORS})
+    def get(self, request: Request, team: str) -> Response:
+        found = find_team(request.user, team)
+        members = Membership.objects.filter(team=found).select_related("user").order_by(
+            "user__username")
+        return Response([{"username": m.user.get_username(), "role": m.role} for m in members])
+
+
+class MemberDetail(RegistryView):
+    @extend_schema(request=s.RoleIn, responses={200: s.MemberOut, **ERRORS})
+    def put(self, request: Request, team: str, username: str) -> Response:
+        found = find_team(request.user, team)
+        data = checked(s.RoleIn, request.data)
+        membership = services.set_role(request.user, found, username, data["role"])
+        return Response({"username": username, "role": membership.role})
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request: Request, team: str, username: str) -> Response:
+        services.remove_member(request.user, find_team(request.user, team), username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EnvironmentList(RegistryView):
+    @extend_schema(responses={200: s.EnvironmentOut(many=True), **ERRORS})
+    def get(self, request: Request, team: str) -> Response:
+        found = find_team(request.user, team)
+        envs = Environment.objects.filter(team=found).order_by("order", "slug")
+        return Response([
+            {"slug": e.slug, "name": e.name, "order": e.order, "protected": e.protected,
+             "required_approvals": e.required_approvals, "is_default": e.is_default,
+             "requires_previous": e.requires_previous} for e in envs])
+
+
+def token_out(token: ApiToken, raw: str | None = None) -> dict:
+    out = {
+        "id": token.pk, "name": token.name, "prefix": token.prefix, "scopes": token.scopes,
+        "team": token.team.slug if token.team else None, "expires_at": _time(token.expires_at),
+        "revoked_at": _time(token.revoked_at), "last_used_at": _time(token.last_used_at),
+        "created_at": _time(token.created_at),
+    }
+    if raw is not None:
+        out["token"] = raw
+    return out
+
+
+class TokenList(RegistryView):
+    @extend_schema(responses={200: s.TokenOut(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        mine = ApiToken.objects.filter(user_id=request.user.pk).select_related("team")
+        return Response([token_out(t) for t in mine])
+
+    @extend_schema(request=s.TokenIn, responses={201: s.TokenOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = checked(s.TokenIn, request.data)
+        team = find_team(request.user, data["team"]) if data.get("team") else None
+        token, raw = tokens.issue(request.user, name=data.get("name", ""),
+                                  scopes=data.get("scopes"), team=team,
+                                  expires_days=data.get("expires_days"))
+        return Response(token_out(token, raw), status=status.HTTP_201_CREATED)
+
+
+class TokenDetail(RegistryView):
+    @extend_schema(responses={204: None, 404: OpenApiResponse(description="not yours")})
+    def delete(self, request: Request, token_id: int) -> Response:
+        tokens.revoke(request.user, token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+

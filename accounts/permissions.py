@@ -1,0 +1,260 @@
+"""Who may do what: the one place that answers it.
+
+Every page, endpoint, service and admin screen asks one of two questions:
+
+* ``can(user, action, obj)`` — may this user do ``action`` on ``obj``?
+* ``visible(user, queryset)`` — the part of ``queryset`` this user may see.
+
+Team roles reach us through guardian group permissions on the team; single-prompt
+grants through guardian permissions on the prompt. ``visible`` filters with
+subqueries over guardian's tables, so its cost grows with a user's teams, not with
+the number of prompts. A token (see accounts.tokens) narrows its user's rights to
+its scopes and team; it never widens them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Model, Q, QuerySet
+
+from accounts.models import Role, Team, TeamGroupObjectPermission, TeamUserObjectPermission
+from registry_site.commit import now_and_after_commit
+
+# action -> (permission on the team, permission on a single prompt)
+ACTIONS: dict[str, tuple[str, str]] = {
+    "view": ("view_prompts", "view_prompt"),
+    "edit": ("edit_prompts", "edit_prompt"),
+    "deploy": ("deploy_prompts", "deploy_prompt"),
+    "review": ("review_prompts", "review_prompt"),
+    "admin": ("admin_team", "admin_prompt"),
+}
+
+# Each role includes the rights of the one before it.
+ROLE_ACTIONS: dict[str, list[str]] = {
+    Role.VIEWER: ["view"],
+    Role.EDITOR: ["view", "edit", "deploy"],
+    Role.REVIEWER: ["view", "edit", "deploy", "review"],
+    Role.ADMIN: ["view", "edit", "deploy", "review", "admin"],
+}
+
+# Which token scope an action needs.
+GRANTS_SECONDS = 3600
+
+SCOPE_OF_ACTION = {"view": "read", "edit": "write", "review": "write", "admin": "write",
+                   "deploy": "deploy"}
+
+
+def team_permissions(role: str) -> list[str]:
+    return [ACTIONS[action][0] for action in ROLE_ACTIONS[role]]
+
+
+def prompt_permissions(role: str) -> list[str]:
+    return [ACTIONS[action][1] for action in ROLE_ACTIONS[role]]
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _token(user: Any):
+    """The token a request authenticated with, if any (set by the API's authentication)."""
+    return getattr(user, "registry_token", None)
+
+
+def _scope(obj: Model) -> tuple[int, int | None]:
+    """(team id, prompt id or None) of any object that lives in a team."""
+    from prompts.models import Comment, Deployment, Environment, Prompt, Version
+
+    if isinstance(obj, Team):
+        return obj.pk, None
+    if isinstance(obj, Prompt):
+        return obj.team_id, obj.pk
+    if isinstance(obj, Environment):
+        return obj.team_id, None
+    if isinstance(obj, Version | Deployment):
+        return obj.prompt.team_id, obj.prompt_id
+    if isinstance(obj, Comment):
+        return obj.version.prompt.team_id, obj.version.prompt_id
+    raise TypeError(f"no permission scope for {type(obj).__name__}")
+
+
+def _token_allows(user: Any, action: str, team_id: int) -> bool:
+    token = _token(user)
+    if token is None:
+        return True
+    if token.team_id is not None and token.team_id != team_id:
+        return False
+    return SCOPE_OF_ACTION[action] in token.scopes
+
+
+def can(user: Any, action: str, obj: Model | None = None) -> bool:
+    """May ``user`` do ``action`` on ``obj``? Actions: view, edit, deploy, review, admin,
+    and create_team (no object)."""
+    if not _active(user):
+        return False
+    if action == "create_team":
+        token = _token(user)
+        return (user.is_staff or user.is_superuser) and (
+            token is None or (token.team_id is None and "write" in token.scopes)
+        )
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    team_id, prompt_id = _scope(obj)
+    if not _token_allows(user, action, team_id):
+        return False
+    if user.is_superuser:
+        return True
+    team_perm, prompt_perm = ACTIONS[action]
+    if team_perm in _team_codenames(user, team_id):
+        return True
+    return prompt_id is not None and prompt_perm in _prompt_codenames(user, prompt_id)
+
+
+def role_of(user: Any, team: Team) -> str | None:
+    """The user's role in the team, from the guardian mirror (None: not a member)."""
+    if not _active(user):
+        return None
+    codenames = _team_codenames(user, team.pk)
+    for role in reversed(list(ROLE_ACTIONS)):
+        if set(team_permissions(role)) <= codenames:
+            return role
+    return None
+
+
+def _team_codenames(user: Any, team_id: int) -> set[str]:
+    return _grants(user)["teams"].get(team_id, set())
+
+
+def _prompt_codenames(user: Any, prompt_id: int) -> set[str]:
+    return _grants(user)["prompts"].get(prompt_id, set())
+
+
+def _grants(user: Any) -> dict[str, dict[int, set[str]]]:
+    """All of a user's object permissions: {"teams": {id: codenames}, "prompts": {...}}.
+
+    Kept in the shared cache beside a generation token that every change of the user's
+    rights replaces after commit (see forget_grants_on_commit); both are read in one
+    round trip, so a warm check reads no table and a changed role counts at once.
+    """
+    gen_key, key = f"aclgen:{user.pk}", f"acl:{user.pk}"
+    found = cache.get_many([gen_key, key])
+    gen, grants = found.get(gen_key), found.get(key)
+    if grants is not None and grants["gen"] == gen:
+        return grants
+    grants = {"gen": gen, "teams": _load_grants(user, TeamGroupObjectPermission,
+                                                TeamUserObjectPermission)}
+    from prompts.models import PromptGroupObjectPermission, PromptUserObjectPermission
+
+    grants["prompts"] = _load_grants(user, PromptGroupObjectPermission, PromptUserObjectPermission)
+    cache.set(key, grants, GRANTS_SECONDS)
+    return grants
+
+
+def _load_grants(user: Any, by_group_model: Any, direct_model: Any) -> dict[int, set[str]]:
+    by_group = by_group_model.objects.filter(group__user=user).values_list(
+        "content_object_id", "permission__codename")
+    direct = direct_model.objects.filter(user=user).values_list(
+        "content_object_id", "permission__codename")
+    found: dict[int, set[str]] = {}
+    for object_id, codename in by_group.union(direct, all=True):
+        found.setdefault(object_id, set()).add(codename)
+    return found
+
+
+def forget_grants_on_commit(user: Any) -> None:
+    """After commit, the user's cached rights are no longer trusted."""
+    key = f"aclgen:{user.pk}"
+    now_and_after_commit(lambda: cache.set(key, uuid.uuid4().hex, None))
+
+
+def teams_where(user: Any, action: str = "view") -> QuerySet:
+    """A subquery of the ids of teams where ``user`` may do ``action`` team-wide."""
+    codename = ACTIONS[action][0]
+    by_group = TeamGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename=codename
+    ).values("content_object_id")
+    direct = TeamUserObjectPermission.objects.filter(
+        user=user, permission__codename=codename
+    ).values("content_object_id")
+    ids = Team.objects.filter(Q(pk__in=by_group) | Q(pk__in=direct))
+    token = _token(user)
+    if token is not None:
+        if SCOPE_OF_ACTION[action] not in token.scopes:
+            return Team.objects.none().values("pk")
+        if token.team_id is not None:
+            ids = ids.filter(pk=token.team_id)
+    return ids.values("pk")
+
+
+def prompts_granted(user: Any, action: str = "view") -> QuerySet:
+    """A subquery of the ids of prompts granted to ``user`` one by one."""
+    from prompts.models import Prompt, PromptGroupObjectPermission, PromptUserObjectPermission
+
+    codename = ACTIONS[action][1]
+    by_group = PromptGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename=codename
+    ).values("content_object_id")
+    direct = PromptUserObjectPermission.objects.filter(
+        user=user, permission__codename=codename
+    ).values("content_object_id")
+    ids = Prompt.objects.filter(Q(pk__in=by_group) | Q(pk__in=direct))
+    token = _token(user)
+    if token is not None:
+        if SCOPE_OF_ACTION[action] not in token.scopes:
+            return Prompt.objects.none().values("pk")
+        if token.team_id is not None:
+            ids = ids.filter(team_id=token.team_id)
+    return ids.values("pk")
+
+
+def _paths(model: type[Model]) -> tuple[str, str | None]:
+    """How to reach (team id, prompt id) from a model, for filtering."""
+    from prompts.models import Comment, Deployment, Environment, Prompt, Review, Version
+
+    paths: dict[type[Model], tuple[str, str | None]] = {
+        Team: ("pk", None),
+        Environment: ("team_id", None),
+        Prompt: ("team_id", "pk"),
+        Version: ("prompt__team_id", "prompt_id"),
+        Deployment: ("prompt__team_id", "prompt_id"),
+        Review: ("version__prompt__team_id", "version__prompt_id"),
+        Comment: ("version__prompt__team_id", "version__prompt_id"),
+    }
+    if model in paths:
+        return paths[model]
+    from accounts.models import Membership
+
+    if model is Membership:
+        return "team_id", None
+    raise TypeError(f"no visibility rule for {model.__name__}")
+
+
+def visible(user: Any, queryset: QuerySet, action: str = "view") -> QuerySet:
+    """Restrict ``queryset`` to what ``user`` may see (or do ``action`` on)."""
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser and _token(user) is None:
+        return queryset
+    from prompts.models import Prompt
+
+    team_path, prompt_path = _paths(queryset.model)
+    if user.is_superuser:
+        teams = Team.objects.all().values("pk")
+        token = _token(user)
+        if token.team_id is not None:
+            teams = teams.filter(pk=token.team_id)
+        if SCOPE_OF_ACTION[action] not in token.scopes:
+            return queryset.none()
+        return queryset.filter(**{f"{team_path}__in": teams})
+    teams = teams_where(user, action)
+    granted = prompts_granted(user, action)
+    condition = Q(**{f"{team_path}__in": teams})
+    if prompt_path is not None:
+        condition |= Q(**{f"{prompt_path}__in": granted})
+    else:
+        # Someone granted one prompt may see its team and environments, nothing more.
+        condition |= Q(**{f"{team_path}__in": Prompt.objects.filter(pk__in=granted).values("team_id")})
+    return queryset.filter(condition)

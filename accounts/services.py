@@ -1,0 +1,157 @@
+"""State changes of teams, memberships and single-prompt grants.
+
+A membership's role is mirrored into guardian: the user joins the group of that team
+and role, and each such group holds the role's permissions on its team.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import ROLE_ORDER, Membership, Team, slug_validator
+from accounts.permissions import (
+    can,
+    forget_grants_on_commit,
+    prompt_permissions,
+    team_permissions,
+)
+from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
+from registry_site.history import attribute
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLE_ORDER:
+        raise Invalid(
+            f"Role must be one of {', '.join(ROLE_ORDER)}.", {"field": "role", "allowed": ROLE_ORDER}
+        )
+    return role
+
+
+def role_group(team: Team, role: str) -> Group:
+    """The guardian group of a team and role, holding that role's rights on the team."""
+    group, created = Group.objects.get_or_create(name=f"team:{team.pk}:{role}")
+    if created:
+        for codename in team_permissions(role):
+            assign_perm(f"accounts.{codename}", group, team)
+    return group
+
+
+def require(actor: Any, action: str, obj: Any, message: str) -> None:
+    """Raise Forbidden if the actor may see ``obj`` but not do ``action``; NotFound if
+    it may not even see it."""
+    if can(actor, action, obj):
+        return
+    if action != "view" and can(actor, "view", obj):
+        raise Forbidden(message, reason="role")
+    raise NotFound("No such object.")
+
+
+@transaction.atomic
+def create_team(actor: Any, slug: str, name: str) -> Team:
+    if not can(actor, "create_team"):
+        raise Forbidden("Only staff may create teams.", reason="staff_only")
+    try:
+        slug_validator(slug)
+    except ValidationError as exc:
+        raise Invalid(exc.messages[0], {"field": "slug"}) from None
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise Invalid("A team needs a name of at most 200 characters.", {"field": "name"})
+    if Team.objects.filter(slug=slug).exists():
+        raise Conflict(f"A team with the slug {slug!r} exists.", {"field": "slug"})
+    team = attribute(Team(slug=slug, name=name), actor, "team created")
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise Conflict(f"A team with the slug {slug!r} exists.", {"field": "slug"}) from None
+    for role in ROLE_ORDER:
+        role_group(team, role)
+    _save_membership(actor, team, actor, "admin", "created the team")
+
+    from prompts.services import create_default_environments
+
+    create_default_environments(actor, team)
+    return team
+
+
+def _save_membership(actor: Any, team: Team, user: Any, role: str, reason: str) -> Membership:
+    membership = Membership.objects.filter(team=team, user=user).first()
+    if membership is None:
+        membership = Membership(team=team, user=user, role=role)
+    elif membership.role == role:
+        return membership
+    else:
+        membership.role = role
+    attribute(membership, actor, reason).save()
+    groups = Group.objects.filter(name__startswith=f"team:{team.pk}:")
+    user.groups.remove(*groups)
+    user.groups.add(role_group(team, role))
+    forget_grants_on_commit(user)
+    return membership
+
+
+def _find_user(username: str):
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
+    return user
+
+
+@transaction.atomic
+def set_role(actor: Any, team: Team, username: str, role: str) -> Membership:
+    require(actor, "admin", team, "Only team admins manage members.")
+    _check_role(role)
+    user = _find_user(username)
+    current = Membership.objects.filter(team=team, user=user).first()
+    if current and current.role == "admin" and role != "admin":
+        _keep_an_admin(team, user)
+    return _save_membership(actor, team, user, role, f"role set to {role}")
+
+
+@transaction.atomic
+def remove_member(actor: Any, team: Team, username: str) -> None:
+    require(actor, "admin", team, "Only team admins manage members.")
+    user = _find_user(username)
+    membership = Membership.objects.filter(team=team, user=user).first()
+    if membership is None:
+        raise NotFound(f"{username} is not a member of {team.slug}.")
+    if membership.role == "admin":
+        _keep_an_admin(team, user)
+    attribute(membership, actor, "removed from the team")
+    membership.delete()
+    user.groups.remove(*Group.objects.filter(name__startswith=f"team:{team.pk}:"))
+    forget_grants_on_commit(user)
+
+
+def _keep_an_admin(team: Team, leaving: Any) -> None:
+    others = Membership.objects.filter(team=team, role="admin").exclude(user=leaving)
+    if not others.exists():
+        raise Conflict("A team keeps at least one admin.", {"reason": "last_admin"})
+
+
+@transaction.atomic
+def grant_on_prompt(actor: Any, prompt: Any, username: str, role: str) -> None:
+    """Give one user a role's rights on one prompt only."""
+    require(actor, "admin", prompt.team, "Only team admins grant rights on a prompt.")
+    _check_role(role)
+    user = _find_user(username)
+    revoke_on_prompt(actor, prompt, username)
+    for codename in prompt_permissions(role):
+        assign_perm(f"prompts.{codename}", user, prompt)
+    forget_grants_on_commit(user)
+
+
+@transaction.atomic
+def revoke_on_prompt(actor: Any, prompt: Any, username: str) -> None:
+    require(actor, "admin", prompt.team, "Only team admins grant rights on a prompt.")
+    user = _find_user(username)
+    for codename in prompt_permissions("admin"):
+        remove_perm(f"prompts.{codename}", user, prompt)
+    forget_grants_on_commit(user)

@@ -1,0 +1,169 @@
+"""Issuing, checking and revoking API tokens.
+
+A raw token reads ``preg_<prefix>_<secret>``. The prefix finds the row; the secret
+is checked against a keyed digest in constant time. A known token is answered from
+the shared cache, so a warm request reads no table; revoking drops that entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import ApiToken, Membership, Team
+from registry_site.commit import now_and_after_commit
+from registry_site.errors import Forbidden, Invalid, NotFound
+
+PREFIX = "preg"
+CACHE_SECONDS = 300
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass
+class TokenIdentity:
+    """What a request needs to know about its token, cheap to cache."""
+
+    id: int
+    user_id: int
+    scopes: frozenset[str]
+    team_id: int | None
+    expires_at: datetime | None
+    digest: str
+    last_used_at: datetime | None
+    username: str
+    is_active: bool
+    is_staff: bool
+    is_superuser: bool
+
+
+def _digest(raw: str) -> str:
+    key = (settings.TOKEN_PEPPER or settings.SECRET_KEY).encode()
+    return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()
+
+
+def _cache_key(prefix: str) -> str:
+    return f"tok:{prefix}"
+
+
+def check_scopes(scopes: Any) -> list[str]:
+    if scopes is None or scopes == []:
+        return list(ApiToken.SCOPES)
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise Invalid("scopes must be a list of strings.", {"field": "scopes"})
+    unknown = sorted(set(scopes) - set(ApiToken.SCOPES))
+    if unknown:
+        raise Invalid(f"Unknown scope(s): {', '.join(unknown)}. Scopes are read, write, deploy.",
+                      {"field": "scopes", "unknown": unknown})
+    return [s for s in ApiToken.SCOPES if s in scopes]
+
+
+def issue(actor: Any, *, name: str = "", scopes: Any = None, team: Team | None = None,
+          expires_days: Any = None, user: Any = None) -> tuple[ApiToken, str]:
+    """A new token for ``user`` (default: the actor); returns the row and the raw value,
+    which is never stored. A token can only mint tokens narrower than itself."""
+    owner = get_user_model().objects.get(pk=(user or actor).pk)
+    scopes = check_scopes(scopes)
+    caller = getattr(actor, "registry_token", None)
+    if caller is not None:
+        if "write" not in caller.scopes:
+            raise Forbidden("A token without the write scope cannot create tokens.",
+                            reason="scope")
+        scopes = [x for x in scopes if x in caller.scopes]
+        if caller.team_id is not None and (team is None or team.pk != caller.team_id):
+            raise Forbidden("A team token can only create tokens for its team.", reason="scope")
+    if not isinstance(name, str) or len(name) > 100 or "\x00" in name:
+        raise Invalid("A token's name is text of at most 100 characters.", {"field": "name"})
+    expires_at = None
+    if expires_days is not None:
+        if isinstance(expires_days, bool) or not isinstance(expires_days, int) or not (
+                1 <= expires_days <= 3650):
+            raise Invalid("expires_days is a whole number of days from 1 to 3650.",
+                          {"field": "expires_days"})
+        expires_at = timezone.now() + timedelta(days=expires_days)
+    if team is not None and not owner.is_superuser and not Membership.objects.filter(
+            team=team, user=owner).exists():
+        raise NotFound(f"No team {team.slug}.")
+    prefix = secrets.token_hex(6)
+    raw = f"{PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(user=owner, name=name, prefix=prefix, digest=_digest(raw),
+                                    scopes=scopes, team=team, expires_at=expires_at)
+    return token, raw
+
+
+def revoke(user: Any, token_id: Any) -> ApiToken:
+    """Revoke one of the user's own tokens; anyone else's is NotFound."""
+    token = ApiToken.objects.filter(pk=token_id if str(token_id).isdigit() else 0,
+                                    user=user).first()
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    prefix = token.prefix
+    now_and_after_commit(lambda: cache.delete(_cache_key(prefix)))
+    return token
+
+
+def forget_user(user: Any) -> None:
+    """Drop cached tokens of a user whose account changed (deactivated, demoted)."""
+    prefixes = ApiToken.objects.filter(user=user).values_list("prefix", flat=True)
+    keys = [_cache_key(p) for p in prefixes]
+    now_and_after_commit(lambda: cache.delete_many(keys))
+
+
+def _load(prefix: str) -> TokenIdentity | None:
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    u = token.user
+    return TokenIdentity(
+        id=token.pk, user_id=u.pk, scopes=frozenset(token.scopes), team_id=token.team_id,
+        expires_at=token.expires_at, digest=token.digest, last_used_at=token.last_used_at,
+        username=u.get_username(), is_active=u.is_active, is_staff=u.is_staff,
+        is_superuser=u.is_superuser,
+    )
+
+
+def authenticate(raw: str) -> Any | None:
+    """The user a raw token acts for (with ``registry_token`` set), or None."""
+    parts = raw.split("_")
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[1]) > 16:
+        return None
+    prefix = parts[1]
+    identity = cache.get(_cache_key(prefix))
+    if identity is None:
+        identity = _load(prefix)
+        if identity is None:
+            return None
+        cache.set(_cache_key(prefix), identity, CACHE_SECONDS)
+    if not hmac.compare_digest(identity.digest, _digest(raw)):
+        return None
+    now = timezone.now()
+    if not identity.is_active or (identity.expires_at and identity.expires_at <= now):
+        return None
+    if identity.last_used_at is None or now - identity.last_used_at > TOUCH_EVERY:
+        ApiToken.objects.filter(pk=identity.id).update(last_used_at=now)
+        identity.last_used_at = now
+        cache.set(_cache_key(prefix), identity, CACHE_SECONDS)
+    return _user_of(identity)
+
+
+def _user_of(identity: TokenIdentity) -> Any:
+    """A user object built from the cached identity, without reading the user table."""
+    user = get_user_model()(
+        pk=identity.user_id, username=identity.username, is_active=identity.is_active,
+        is_staff=identity.is_staff, is_superuser=identity.is_superuser,
+    )
+    user._state.adding = False
+    user._state.db = "default"
+    user.registry_token = identity
+    return user

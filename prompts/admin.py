@@ -1,0 +1,61 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from prompts.models import Comment, Deployment, Environment, Prompt, Review, Version
+from registry_site.admin_base import ReadOnlyAdmin, VisibleOnlyAdmin
+
+
+@admin.register(Prompt)
+class PromptAdmin(GuardedModelAdmin, SimpleHistoryAdmin, VisibleOnlyAdmin):
+    list_display = ["slug", "team", "name", "latest_version", "archived_at", "updated_at"]
+    list_filter = ["team", ("archived_at", admin.EmptyFieldListFilter)]
+    search_fields = ["slug", "name", "description"]
+    list_select_related = ["team", "latest_version"]
+    readonly_fields = ["team", "slug", "author", "latest_version", "archived_at", "created_at",
+                       "updated_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # prompts are archived, never deleted
+
+
+@admin.register(Version)
+class VersionAdmin(ReadOnlyAdmin):
+    list_display = ["prompt", "number", "kind", "author", "created_at", "content_hash"]
+    list_filter = ["kind", "prompt__team"]
+    search_fields = ["prompt__slug", "change_note", "template"]
+    list_select_related = ["prompt__team", "author"]
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    # Rules change through services, which also drop cached answers.
+    list_display = ["team", "slug", "name", "order", "protected", "required_approvals",
+                    "is_default"]
+    list_filter = ["team", "protected"]
+    search_fields = ["slug", "name"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["prompt", "environment", "version", "kind", "effective_at", "actor"]
+    list_filter = ["kind", "environment__slug", "prompt__team"]
+    search_fields = ["prompt__slug", "note"]
+    list_select_related = ["prompt__team", "environment", "version", "actor"]
+
+
+@admin.register(Comment)
+class CommentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["version", "author", "verdict", "created_at"]
+    list_filter = ["verdict"]
+    search_fields = ["body"]
+    list_select_related = ["version__prompt", "author"]
+
+
+@admin.register(Review)
+class ReviewAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["version", "status", "updated_at"]
+    list_filter = ["status"]

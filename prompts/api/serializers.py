@@ -1,0 +1,225 @@
+"""Shapes of the API: input checked for types here, rules checked in services;
+output built by plain functions (fast) and described by serializers (schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from prompts.models import Deployment, Prompt, Version
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class Text(serializers.CharField):
+    """Text kept exactly as sent (templates and notes keep their whitespace)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+
+class VariableSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True, required=False)
+    default = serializers.JSONField(required=False, allow_null=True)
+    required = serializers.BooleanField(required=False)
+
+
+class MessageSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    content = Text()
+
+
+class VersionIn(serializers.Serializer):
+    template = Text(required=False, max_length=1_000_000)
+    messages = serializers.ListField(child=serializers.DictField(), required=False,
+                                     max_length=200)
+    variables = serializers.ListField(child=serializers.DictField(), required=False,
+                                      max_length=200)
+    config = serializers.DictField(required=False)
+    change_note = Text(required=False, max_length=2000)
+    deploy_to = serializers.RegexField(SLUG, required=False, allow_null=True)
+
+
+class PromptIn(VersionIn):
+    team = serializers.RegexField(SLUG)
+    name = serializers.CharField(max_length=200)
+    slug = serializers.RegexField(SLUG, required=False)
+    description = Text(required=False, max_length=10_000)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
+                                 max_length=50)
+
+
+class PromptPatch(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = Text(required=False, max_length=10_000)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
+                                 max_length=50)
+    slug = serializers.RegexField(SLUG, required=False)
+
+
+class RenderIn(serializers.Serializer):
+    variables = serializers.DictField(required=False)
+    version = serializers.IntegerField(required=False, min_value=1, max_value=10**9)
+    environment = serializers.RegexField(SLUG, required=False)
+
+
+class DeployIn(serializers.Serializer):
+    environment = serializers.RegexField(SLUG)
+    version = serializers.IntegerField(min_value=1, max_value=10**9)
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
+    note = Text(required=False, max_length=2000)
+
+
+class RollbackIn(serializers.Serializer):
+    environment = serializers.RegexField(SLUG)
+    note = Text(required=False, max_length=2000)
+
+
+class CommentIn(serializers.Serializer):
+    body = Text(max_length=10_000)
+    parent = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                      max_value=2**62)
+    verdict = serializers.ChoiceField(choices=["", "approve", "request_changes"], required=False)
+    line = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                    max_value=10**6)
+
+
+# ---------------------------------------------------------------- output
+
+
+class PromptOut(serializers.Serializer):
+    team = serializers.CharField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    latest_version = serializers.IntegerField(allow_null=True)
+    deployments = serializers.DictField(child=serializers.IntegerField())
+    archived = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class VersionOut(serializers.Serializer):
+    number = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Version.Kind.choices)
+    template = serializers.CharField()
+    messages = MessageSerializer(many=True)
+    variables = VariableSerializer(many=True)
+    config = serializers.DictField()
+    change_note = serializers.CharField()
+    author = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    content_hash = serializers.CharField()
+    status = serializers.CharField()
+
+
+class DeploymentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    environment = serializers.CharField()
+    version = serializers.IntegerField()
+    kind = serializers.CharField()
+    state = serializers.ChoiceField(choices=["planned", "active", "superseded", "cancelled"])
+    scheduled_for = serializers.DateTimeField(allow_null=True)
+    activated_at = serializers.DateTimeField(allow_null=True)
+    effective_at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ResolveOut(serializers.Serializer):
+    team = serializers.CharField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    version = serializers.IntegerField()
+    environment = serializers.CharField(allow_null=True)
+    template = serializers.CharField()
+    messages = MessageSerializer(many=True)
+    variables = VariableSerializer(many=True)
+    config = serializers.DictField()
+    content_hash = serializers.CharField()
+
+
+class RenderOut(serializers.Serializer):
+    rendered = serializers.CharField(required=False)
+    messages = MessageSerializer(many=True, required=False)
+    version = serializers.IntegerField()
+    environment = serializers.CharField(allow_null=True)
+
+
+class CommentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    parent = serializers.IntegerField(allow_null=True)
+    author = serializers.CharField()
+    body = serializers.CharField()
+    verdict = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    resolved = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    replies = serializers.ListField(child=serializers.DictField())
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _name(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:
+    latest = prompt.latest_version
+    return {
+        "team": prompt.team.slug, "slug": prompt.slug, "name": prompt.name,
+        "description": prompt.description, "tags": prompt.tags,
+        "latest_version": latest.number if latest else None, "deployments": live,
+        "archived": prompt.is_archived, "created_at": _time(prompt.created_at),
+        "updated_at": _time(prompt.updated_at),
+    }
+
+
+def version_out(version: Version) -> dict:
+    return {
+        "number": version.number, "kind": version.kind, "template": version.template,
+        "messages": version.messages, "variables": version.variables, "config": version.config,
+        "change_note": version.change_note, "author": _name(version.author),
+        "created_at": _time(version.created_at), "content_hash": version.content_hash,
+        "status": version.status,
+    }
+
+
+def deployment_out(deployment: Deployment, state: str) -> dict:
+    return {
+        "id": deployment.pk, "environment": deployment.environment.slug,
+        "version": deployment.version.number, "kind": deployment.kind, "state": state,
+        "scheduled_for": _time(deployment.scheduled_for),
+        "activated_at": _time(deployment.activated_at),
+        "effective_at": _time(deployment.effective_at), "actor": _name(deployment.actor),
+        "note": deployment.note, "created_at": _time(deployment.created_at),
+    }
+
+
+def comment_out(comment: Any) -> dict:
+    return {
+        "id": comment.pk, "parent": comment.parent_id, "author": _name(comment.author),
+        "body": comment.body, "verdict": comment.verdict, "line": comment.line,
+        "resolved": comment.resolved_at is not None, "created_at": _time(comment.created_at),
+        "replies": [comment_out(r) for r in getattr(comment, "replies_list", [])],
+    }
+
+
+class UsageOut(serializers.Serializer):
+    caller = serializers.CharField()
+    token = serializers.CharField(allow_null=True)
+    user = serializers.CharField(allow_null=True)
+    environment = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+    kind = serializers.CharField()
+    count = serializers.IntegerField()
+    last_seen = serializers.DateTimeField()

@@ -1,0 +1,232 @@
+"""REST endpoints for prompts: parse, call a service, present."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from prompts import deployments, diffing, resolve, review, services, usage
+from prompts.api import serializers as s
+from prompts.models import Version
+from prompts.search import find_prompts
+from registry_site.api import ERRORS, Pages, RegistryView, checked
+from registry_site.errors import Immutable, Invalid
+from registry_site.throttling import FetchThrottle
+
+KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "archived"}
+
+
+class PromptScoped(RegistryView):
+    """A view under /prompts/{team}/{slug}: the prompt is looked up on what the caller
+    may see, so anything else is a 404."""
+
+    def prompt(self, request: Request, team: str, slug: str, archived: bool = False):
+        return services.find_prompt(request.user, team, slug, archived=archived)
+
+
+def live_of(prompts: list) -> dict[int, dict[str, int]]:
+    return deployments.live_versions(prompts)
+
+
+class PromptList(RegistryView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str), OpenApiParameter("tag", str, many=True),
+                    OpenApiParameter("team", str), OpenApiParameter("page", int),
+                    OpenApiParameter("page_size", int)],
+        responses={200: s.PromptOut(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        unknown = set(request.query_params) - KNOWN_LIST_PARAMS
+        if unknown:
+            raise Invalid(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
+                          {"unknown": sorted(unknown)})
+        prompts = find_prompts(request.user, q=request.query_params.get("q"),
+                               tags=request.query_params.getlist("tag"),
+                               team=request.query_params.get("team"))
+        pages = Pages()
+        page = pages.paginate_queryset(prompts, request, view=self)
+        live = live_of(page)
+        return pages.get_paginated_response([s.prompt_out(p, live[p.pk]) for p in page])
+
+    @extend_schema(request=s.PromptIn, responses={201: s.PromptOut, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = checked(s.PromptIn, request.data)
+        team = services.find_team(request.user, data.pop("team"))
+        prompt = services.create_prompt(request.user, team, **data)
+        return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]),
+                        status=status.HTTP_201_CREATED)
+
+
+class PromptDetail(PromptScoped):
+    @extend_schema(responses={200: s.PromptOut, **ERRORS})
+    def get(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
+
+    @extend_schema(request=s.PromptPatch, responses={200: s.PromptOut, **ERRORS})
+    def patch(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        prompt = services.update_prompt(request.user, prompt, **checked(s.PromptPatch,
+                                                                         request.data))
+        return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
+
+    @extend_schema(responses={204: None, **ERRORS})
+    def delete(self, request: Request, team: str, slug: str) -> Response:
+        services.archive_prompt(request.user, self.prompt(request, team, slug))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PromptRestore(PromptScoped):
+    @extend_schema(request=None, responses={200: s.PromptOut, **ERRORS})
+    def post(self, request: Request, team: str, slug: str) -> Response:
+        prompt = services.restore_prompt(request.user, self.prompt(request, team, slug,
+                                                                   archived=True))
+        return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
+
+
+class VersionList(PromptScoped):
+    @extend_schema(responses={200: s.VersionOut(many=True), **ERRORS})
+    def get(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        versions = (Version.objects.filter(prompt=prompt)
+                    .select_related("author", "review").order_by("-number"))
+        pages = Pages()
+        page = pages.paginate_queryset(versions, request, view=self)
+        return pages.get_paginated_response([s.version_out(v) for v in page])
+
+    @extend_schema(request=s.VersionIn, responses={201: s.VersionOut, **ERRORS})
+    def post(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        version = services.add_version(request.user, prompt, **checked(s.VersionIn,
+                                                                        request.data))
+        return Response(s.version_out(version), status=status.HTTP_201_CREATED)
+
+
+class VersionDetail(PromptScoped):
+    @extend_schema(responses={200: s.VersionOut, **ERRORS})
+    def get(self, request: Request, team: str, slug: str, number: int) -> Response:
+        version = services.find_version(self.prompt(request, team, slug), number)
+        return Response(s.version_out(version))
+
+    @extend_schema(request=None, responses={405: OpenApiResponse(description="immutable")})
+    def put(self, request: Request, team: str, slug: str, number: int) -> Response:
+        self.prompt(request, team, slug)
+        raise Immutable("Versions are immutable: add a new version instead.")
+
+    patch = put
+    delete = put
+
+
+class Resolve(PromptScoped):
+    throttle_classes = [FetchThrottle]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("environment", str), OpenApiParameter("version", int),
+                    OpenApiParameter("label", str, enum=["latest"])],
+        responses={200: s.ResolveOut, 304: OpenApiResponse(description="not modified"),
+                   **ERRORS},
+    )
+    def get(self, request: Request, team: str, slug: str) -> Response:
+        params = request.query_params
+        unknown = set(params) - {"environment", "version", "label"}
+        if unknown:
+            raise Invalid(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
+                          {"unknown": sorted(unknown)})
+        found = resolve.resolve(request.user, team, slug, environment=params.get("environment"),
+                                version=params.get("version"), label=params.get("label"))
+        usage.count(request.user, found, "resolve")
+        etag = f'"{found.payload["content_hash"]}"'
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if etag in _etags(request.headers.get("If-None-Match", "")):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(found.as_dict(), headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
+
+
+class Render(PromptScoped):
+    throttle_classes = [FetchThrottle]
+
+    @extend_schema(request=s.RenderIn, responses={200: s.RenderOut, **ERRORS})
+    def post(self, request: Request, team: str, slug: str) -> Response:
+        data = checked(s.RenderIn, request.data)
+        found = resolve.resolve(request.user, team, slug, environment=data.get("environment"),
+                                version=data.get("version"))
+        answer = resolve.render_payload(found, data.get("variables") or {})
+        usage.count(request.user, found, "render")
+        return Response(answer)
+
+
+class DeploymentList(PromptScoped):
+    @extend_schema(parameters=[OpenApiParameter("environment", str)],
+                   responses={200: s.DeploymentOut(many=True), **ERRORS})
+    def get(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        env_slug = request.query_params.get("environment")
+        env = services.find_environment(prompt.team, env_slug) if env_slug else None
+        log = deployments.history(prompt, env)
+        live = deployments.live_ids(prompt)
+        pages = Pages()
+        page = pages.paginate_queryset(log, request, view=self)
+        return pages.get_paginated_response(
+            [s.deployment_out(d, deployments.state_of(d, live)) for d in page])
+
+    @extend_schema(request=s.DeployIn, responses={201: s.DeploymentOut, **ERRORS})
+    def post(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        data = checked(s.DeployIn, request.data)
+        env = services.find_environment(prompt.team, data["environment"])
+        version = services.find_version(prompt, data["version"])
+        made = deployments.deploy(request.user, prompt, env, version,
+                                  when=data.get("scheduled_for"), note=data.get("note", ""))
+        return Response(_deployment(made), status=status.HTTP_201_CREATED)
+
+
+def _deployment(made) -> dict:
+    return s.deployment_out(made, deployments.state_of(made, deployments.live_ids(made.prompt)))
+
+
+class Rollback(PromptScoped):
+    @extend_schema(request=s.RollbackIn, responses={201: s.DeploymentOut, **ERRORS})
+    def post(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        data = checked(s.RollbackIn, request.data)
+        env = services.find_environment(prompt.team, data["environment"])
+        made = deployments.rollback(request.user, prompt, env, note=data.get("note", ""))
+        return Response(_deployment(made), status=status.HTTP_201_CREATED)
+
+
+class CommentList(PromptScoped):
+    @extend_schema(responses={200: s.CommentOut(many=True), **ERRORS})
+    def get(self, request: Request, team: str, slug: str, number: int) -> Response:
+        version = services.find_version(self.prompt(request, team, slug), number)
+        return Response([s.comment_out(c) for c in review.threads(version)])
+
+    @extend_schema(request=s.CommentIn, responses={201: s.CommentOut, **ERRORS})
+    def post(self, request: Request, team: str, slug: str, number: int) -> Response:
+        version = services.find_version(self.prompt(request, team, slug), number)
+        data = checked(s.CommentIn, request.data)
+        comment = review.add_comment(request.user, version, **data)
+        return Response(s.comment_out(comment), status=status.HTTP_201_CREATED)
+
+
+class Compare(PromptScoped):
+    @extend_schema(parameters=[OpenApiParameter("from", int, required=True),
+                               OpenApiParameter("to", int, required=True)],
+                   responses={200: dict, **ERRORS})
+    def get(self, request: Request, team: str, slug: str) -> Response:
+        prompt = self.prompt(request, team, slug)
+        old = services.find_version(prompt, request.query_params.get("from"))
+        new = services.find_version(prompt, request.query_params.get("to"))
+        return Response(diffing.compare(old, new))
+
+
+class UsageReport(PromptScoped):
+    @extend_schema(responses={200: s.UsageOut(many=True), **ERRORS})
+    def get(self, request: Request, team: str, slug: str) -> Response:
+        return Response(usage.report(self.prompt(request, team, slug)))

@@ -1,0 +1,138 @@
+"""What services ask on every request: which version is live, and its rendering.
+
+The warm path reads two cache entries in one round trip (the team's generation and
+the address's pointer) and the version payload from this process's memory; see
+prompts/cache.py for why that can never be stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.permissions import can
+from prompts import cache, templating
+from prompts.deployments import live_deployment, next_planned_at
+from prompts.models import Prompt, Version
+from prompts.services import find_environment, find_prompt, find_version
+from registry_site.errors import Invalid, NotFound
+
+
+@dataclass(frozen=True)
+class Resolved:
+    payload: dict  # team, slug, version, template, messages, variables, config, content_hash
+    environment: str | None
+    prompt_id: int
+    version_id: int
+
+    def as_dict(self) -> dict:
+        return {**self.payload, "environment": self.environment}
+
+
+def payload_of(version: Version, prompt: Prompt) -> dict:
+    return {
+        "team": prompt.team.slug,
+        "slug": prompt.slug,
+        "name": prompt.name,
+        "kind": version.kind,
+        "version": version.number,
+        "template": version.template,
+        "messages": version.messages,
+        "variables": version.variables,
+        "config": version.config,
+        "content_hash": version.content_hash,
+    }
+
+
+def _selector(environment: str | None, version: Any, label: str | None) -> str:
+    given = [x for x in (environment, version, label) if x not in (None, "")]
+    if len(given) > 1:
+        raise Invalid("Ask for one of environment, version or label.", {"field": "environment"})
+    if label not in (None, ""):
+        if label != "latest":
+            raise Invalid("The only label is 'latest'.", {"field": "label"})
+        return "latest"
+    if version not in (None, ""):
+        try:
+            number = int(version)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1 or number > 10**9:
+            raise Invalid("version is a positive integer.", {"field": "version"})
+        return f"v:{number}"
+    if environment not in (None, ""):
+        if not isinstance(environment, str) or len(environment) > 64:
+            raise Invalid("environment is an environment's slug.", {"field": "environment"})
+        return f"env:{environment}"
+    return "default"
+
+
+def resolve(user: Any, team_slug: str, slug: str, *, environment: str | None = None,
+            version: Any = None, label: str | None = None) -> Resolved:
+    selector = _selector(environment, version, label)
+    gen, pointer = cache.read_pointer(team_slug, slug, selector)
+    if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
+        stub = Prompt(pk=pointer["prompt_id"], team_id=pointer["team_id"])
+        if not can(user, "view", stub):
+            raise NotFound(f"No prompt {team_slug}/{slug}.")
+        payload = cache.payloads.get(pointer["version_id"])
+        if payload is not None:
+            return Resolved(payload, pointer["environment"], pointer["prompt_id"],
+                            pointer["version_id"])
+    return _resolve_from_database(user, team_slug, slug, selector, gen)
+
+
+def _resolve_from_database(user: Any, team_slug: str, slug: str, selector: str,
+                           gen: Any) -> Resolved:
+    prompt = find_prompt(user, team_slug, slug)
+    env_slug, version, until = _pick(prompt, selector)
+    payload = payload_of(version, prompt)
+    cache.payloads.put(version.pk, payload)
+    seconds = cache.POINTER_SECONDS
+    if until is not None:
+        seconds = min(seconds, (until - timezone.now()).total_seconds())
+    cache.write_pointer(team_slug, slug, selector, {
+        "gen": gen, "until": until, "team_id": prompt.team_id, "prompt_id": prompt.pk,
+        "version_id": version.pk, "environment": env_slug,
+    }, seconds)
+    return Resolved(payload, env_slug, prompt.pk, version.pk)
+
+
+def _pick(prompt: Prompt, selector: str) -> tuple[str | None, Version, datetime | None]:
+    """(environment slug, version, time until which the answer holds)."""
+    if selector == "latest":
+        if prompt.latest_version is None:
+            raise NotFound(f"{prompt.address} has no version.")
+        return None, prompt.latest_version, None
+    if selector.startswith("v:"):
+        return None, find_version(prompt, selector[2:]), None
+    env = find_environment(prompt.team, selector[4:] if selector.startswith("env:") else None)
+    now = timezone.now()
+    live = live_deployment(prompt, env, now)
+    if live is None:
+        raise NotFound(f"Nothing of {prompt.address} is live in {env.slug}.",
+                       code="not_deployed")
+    return env.slug, live.version, next_planned_at(prompt, env, now)
+
+
+def render(user: Any, team_slug: str, slug: str, values: Any, *, version: Any = None,
+           environment: str | None = None) -> dict:
+    """Render the version ``resolve`` would pick (or the one asked for) with ``values``."""
+    if values is None:
+        values = {}
+    resolved = resolve(user, team_slug, slug, environment=environment, version=version)
+    return render_payload(resolved, values)
+
+
+def render_payload(resolved: Resolved, values: Any) -> dict:
+    payload = resolved.payload
+    filled = templating.resolve_values(payload["variables"], values)
+    answer: dict[str, Any] = {"version": payload["version"], "environment": resolved.environment}
+    if payload["kind"] == Version.Kind.CHAT:
+        answer["messages"] = templating.render_messages(payload["messages"], filled)
+    else:
+        answer["rendered"] = templating.render_text(payload["template"], filled)
+    return answer

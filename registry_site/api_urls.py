@@ -1,0 +1,30 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import views as accounts
+from prompts.api import views as prompts
+
+P = "prompts/<str:team>/<str:slug>"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("v1/teams", accounts.TeamList.as_view()),
+    path("v1/teams/<str:team>/members", accounts.MemberList.as_view()),
+    path("v1/teams/<str:team>/members/<str:username>", accounts.MemberDetail.as_view()),
+    path("v1/teams/<str:team>/environments", accounts.EnvironmentList.as_view()),
+    path("v1/tokens", accounts.TokenList.as_view()),
+    path("v1/tokens/<int:token_id>", accounts.TokenDetail.as_view()),
+    path("v1/prompts", prompts.PromptList.as_view()),
+    path(f"v1/{P}", prompts.PromptDetail.as_view()),
+    path(f"v1/{P}/restore", prompts.PromptRestore.as_view()),
+    path(f"v1/{P}/versions", prompts.VersionList.as_view()),
+    path(f"v1/{P}/versions/<int:number>", prompts.VersionDetail.as_view()),
+    path(f"v1/{P}/versions/<int:number>/comments", prompts.CommentList.as_view()),
+    path(f"v1/{P}/resolve", prompts.Resolve.as_view()),
+    path(f"v1/{P}/render", prompts.Render.as_view()),
+    path(f"v1/{P}/deployments", prompts.DeploymentList.as_view()),
+    path(f"v1/{P}/deployments/rollback", prompts.Rollback.as_view()),
+    path(f"v1/{P}/compare", prompts.Compare.as_view()),
+    path(f"v1/{P}/usage", prompts.UsageReport.as_view()),
+]

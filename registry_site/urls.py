@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from registry_site import errors_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("registry_site.api_urls")),
+]
+
+handler404 = errors_views.not_found
+handler500 = errors_views.server_error
+handler403 = errors_views.forbidden
+handler400 = errors_views.bad_request

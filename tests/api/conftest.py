@@ -1,0 +1,55 @@
+"""API clients for every persona, each with a real token (or none, or a broken one)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import services as accounts
+from accounts import tokens
+from accounts.models import ApiToken
+
+
+def client_with(raw: str | None) -> APIClient:
+    client = APIClient()
+    if raw is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def token_of(people):
+    def make(username: str, **options) -> str:
+        return tokens.issue(people[username], **options)[1]
+    return make
+
+
+@pytest.fixture
+def as_user(token_of):
+    """as_user("ed") -> an API client acting with a full token of ed."""
+    return lambda username, **options: client_with(token_of(username, **options))
+
+
+@pytest.fixture
+def callers(people, prompt, token_of):
+    """Every kind of caller of the permission matrix."""
+    accounts.grant_on_prompt(people["alice"], prompt, "gina", "editor")
+    expired = token_of("alice")
+    ApiToken.objects.filter(prefix=expired.split("_")[1]).update(
+        expires_at=timezone.now() - timedelta(seconds=1))
+    revoked = token_of("alice")
+    tokens.revoke(people["alice"], ApiToken.objects.get(prefix=revoked.split("_")[1]).pk)
+    return {
+        "anonymous": client_with(None),
+        "bad_token": client_with("preg_000000000000_notarealsecret"),
+        "expired_token": client_with(expired),
+        "revoked_token": client_with(revoked),
+        "read_token": client_with(token_of("alice", scopes=["read"])),
+        "viewer": client_with(token_of("vic")),
+        "editor": client_with(token_of("ed")),
+        "reviewer": client_with(token_of("rita")),
+        "admin": client_with(token_of("alice")),
+        "outsider": client_with(token_of("oscar")),
+        "grant": client_with(token_of("gina")),
+    }

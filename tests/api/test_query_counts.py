@@ -1,0 +1,57 @@
+"""Query counts: a warm resolve reads no table; lists cost the same at any size."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from prompts import services
+
+P = "/api/v1/prompts/support/ticket-classifier"
+
+
+def queries_of(call) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    assert response.status_code < 400, response.content
+    return len(captured.captured_queries)
+
+
+def test_a_warm_resolve_reads_no_table(as_user, prompt):
+    vic = as_user("vic", scopes=["read"])
+    vic.get(f"{P}/resolve?environment=development")  # warms token, rights and pointer
+    assert queries_of(lambda: vic.get(f"{P}/resolve?environment=development")) == 0
+    assert queries_of(lambda: vic.get(f"{P}/resolve?label=latest")) > 0  # another pointer
+    assert queries_of(lambda: vic.get(f"{P}/resolve?label=latest")) == 0
+
+
+def test_a_warm_render_reads_no_table(as_user, prompt):
+    vic = as_user("vic", scopes=["read"])
+    body = {"variables": {"ticket_text": "x"}, "environment": "development"}
+    vic.post(f"{P}/render", body, format="json")
+    assert queries_of(lambda: vic.post(f"{P}/render", body, format="json")) == 0
+
+
+def add_prompts(people, n: int, start: int) -> None:
+    for i in range(start, start + n):
+        p = services.create_prompt(people["ed"], people["support"], name=f"Prompt {i}",
+                                   tags=["bulk"], template=f"Body {i} {{{{ x }}}}",
+                                   deploy_to="development")
+        services.add_version(people["ed"], p, template=f"Body {i} v2 {{{{ x }}}}",
+                             deploy_to="staging")
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/prompts", "/api/v1/prompts?q=body", "/api/v1/prompts?tag=bulk",
+    "/api/v1/prompts?team=support", f"{P}/versions", f"{P}/deployments",
+    "/api/v1/teams", "/api/v1/teams/support/members", "/api/v1/teams/support/environments",
+    "/api/v1/tokens", f"{P}/versions/1/comments", f"{P}/usage",
+])
+def test_list_endpoints_cost_the_same_at_any_size(as_user, people, prompt, path):
+    ed = as_user("ed")
+    add_prompts(people, 3, 0)
+    small = queries_of(lambda: ed.get(path))
+    add_prompts(people, 12, 3)
+    for i in range(5):
+        services.add_version(people["ed"], prompt, template=f"more {i} {{{{ x }}}}",
+                             deploy_to="development")
+    assert queries_of(lambda: ed.get(path)) == small
