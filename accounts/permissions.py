@@ -43,8 +43,13 @@ ROLE_ACTIONS: dict[str, list[str]] = {
 # Which token scope an action needs.
 GRANTS_SECONDS = 3600
 
-SCOPE_OF_ACTION = {"view": "read", "edit": "write", "review": "write", "admin": "write",
-                   "deploy": "deploy"}
+SCOPE_OF_ACTION = {
+    "view": "read",
+    "edit": "write",
+    "review": "write",
+    "admin": "write",
+    "deploy": "deploy",
+}
 
 
 def team_permissions(role: str) -> list[str]:
@@ -144,8 +149,10 @@ def _grants(user: Any) -> dict[str, dict[int, set[str]]]:
     gen, grants = found.get(gen_key), found.get(key)
     if grants is not None and grants["gen"] == gen:
         return grants
-    grants = {"gen": gen, "teams": _load_grants(user, TeamGroupObjectPermission,
-                                                TeamUserObjectPermission)}
+    grants = {
+        "gen": gen,
+        "teams": _load_grants(user, TeamGroupObjectPermission, TeamUserObjectPermission),
+    }
     from prompts.models import PromptGroupObjectPermission, PromptUserObjectPermission
 
     grants["prompts"] = _load_grants(user, PromptGroupObjectPermission, PromptUserObjectPermission)
@@ -155,9 +162,11 @@ def _grants(user: Any) -> dict[str, dict[int, set[str]]]:
 
 def _load_grants(user: Any, by_group_model: Any, direct_model: Any) -> dict[int, set[str]]:
     by_group = by_group_model.objects.filter(group__user=user).values_list(
-        "content_object_id", "permission__codename")
+        "content_object_id", "permission__codename"
+    )
     direct = direct_model.objects.filter(user=user).values_list(
-        "content_object_id", "permission__codename")
+        "content_object_id", "permission__codename"
+    )
     found: dict[int, set[str]] = {}
     for object_id, codename in by_group.union(direct, all=True):
         found.setdefault(object_id, set()).add(codename)
@@ -256,5 +265,7 @@ def visible(user: Any, queryset: QuerySet, action: str = "view") -> QuerySet:
         condition |= Q(**{f"{prompt_path}__in": granted})
     else:
         # Someone granted one prompt may see its team and environments, nothing more.
-        condition |= Q(**{f"{team_path}__in": Prompt.objects.filter(pk__in=granted).values("team_id")})
+        condition |= Q(
+            **{f"{team_path}__in": Prompt.objects.filter(pk__in=granted).values("team_id")}
+        )
     return queryset.filter(condition)

@@ -28,7 +28,8 @@ from registry_site.history import attribute
 def _check_role(role: str) -> str:
     if role not in ROLE_ORDER:
         raise Invalid(
-            f"Role must be one of {', '.join(ROLE_ORDER)}.", {"field": "role", "allowed": ROLE_ORDER}
+            f"Role must be one of {', '.join(ROLE_ORDER)}.",
+            {"field": "role", "allowed": ROLE_ORDER},
         )
     return role
 

@@ -61,13 +61,22 @@ def check_scopes(scopes: Any) -> list[str]:
         raise Invalid("scopes must be a list of strings.", {"field": "scopes"})
     unknown = sorted(set(scopes) - set(ApiToken.SCOPES))
     if unknown:
-        raise Invalid(f"Unknown scope(s): {', '.join(unknown)}. Scopes are read, write, deploy.",
-                      {"field": "scopes", "unknown": unknown})
+        raise Invalid(
+            f"Unknown scope(s): {', '.join(unknown)}. Scopes are read, write, deploy.",
+            {"field": "scopes", "unknown": unknown},
+        )
     return [s for s in ApiToken.SCOPES if s in scopes]
 
 
-def issue(actor: Any, *, name: str = "", scopes: Any = None, team: Team | None = None,
-          expires_days: Any = None, user: Any = None) -> tuple[ApiToken, str]:
+def issue(
+    actor: Any,
+    *,
+    name: str = "",
+    scopes: Any = None,
+    team: Team | None = None,
+    expires_days: Any = None,
+    user: Any = None,
+) -> tuple[ApiToken, str]:
     """A new token for ``user`` (default: the actor); returns the row and the raw value,
     which is never stored. A token can only mint tokens narrower than itself."""
     owner = get_user_model().objects.get(pk=(user or actor).pk)
@@ -75,8 +84,7 @@ def issue(actor: Any, *, name: str = "", scopes: Any = None, team: Team | None =
     caller = getattr(actor, "registry_token", None)
     if caller is not None:
         if "write" not in caller.scopes:
-            raise Forbidden("A token without the write scope cannot create tokens.",
-                            reason="scope")
+            raise Forbidden("A token without the write scope cannot create tokens.", reason="scope")
         scopes = [x for x in scopes if x in caller.scopes]
         if caller.team_id is not None and (team is None or team.pk != caller.team_id):
             raise Forbidden("A team token can only create tokens for its team.", reason="scope")
@@ -84,25 +92,40 @@ def issue(actor: Any, *, name: str = "", scopes: Any = None, team: Team | None =
         raise Invalid("A token's name is text of at most 100 characters.", {"field": "name"})
     expires_at = None
     if expires_days is not None:
-        if isinstance(expires_days, bool) or not isinstance(expires_days, int) or not (
-                1 <= expires_days <= 3650):
-            raise Invalid("expires_days is a whole number of days from 1 to 3650.",
-                          {"field": "expires_days"})
+        if (
+            isinstance(expires_days, bool)
+            or not isinstance(expires_days, int)
+            or not (1 <= expires_days <= 3650)
+        ):
+            raise Invalid(
+                "expires_days is a whole number of days from 1 to 3650.", {"field": "expires_days"}
+            )
         expires_at = timezone.now() + timedelta(days=expires_days)
-    if team is not None and not owner.is_superuser and not Membership.objects.filter(
-            team=team, user=owner).exists():
+    if (
+        team is not None
+        and not owner.is_superuser
+        and not Membership.objects.filter(team=team, user=owner).exists()
+    ):
         raise NotFound(f"No team {team.slug}.")
     prefix = secrets.token_hex(6)
     raw = f"{PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(user=owner, name=name, prefix=prefix, digest=_digest(raw),
-                                    scopes=scopes, team=team, expires_at=expires_at)
+    token = ApiToken.objects.create(
+        user=owner,
+        name=name,
+        prefix=prefix,
+        digest=_digest(raw),
+        scopes=scopes,
+        team=team,
+        expires_at=expires_at,
+    )
     return token, raw
 
 
 def revoke(user: Any, token_id: Any) -> ApiToken:
     """Revoke one of the user's own tokens; anyone else's is NotFound."""
-    token = ApiToken.objects.filter(pk=token_id if str(token_id).isdigit() else 0,
-                                    user=user).first()
+    token = ApiToken.objects.filter(
+        pk=token_id if str(token_id).isdigit() else 0, user=user
+    ).first()
     if token is None:
         raise NotFound("No such token.")
     if token.revoked_at is None:
@@ -126,16 +149,23 @@ def _load(prefix: str) -> TokenIdentity | None:
         return None
     u = token.user
     return TokenIdentity(
-        id=token.pk, user_id=u.pk, scopes=frozenset(token.scopes), team_id=token.team_id,
-        expires_at=token.expires_at, digest=token.digest, last_used_at=token.last_used_at,
-        username=u.get_username(), is_active=u.is_active, is_staff=u.is_staff,
+        id=token.pk,
+        user_id=u.pk,
+        scopes=frozenset(token.scopes),
+        team_id=token.team_id,
+        expires_at=token.expires_at,
+        digest=token.digest,
+        last_used_at=token.last_used_at,
+        username=u.get_username(),
+        is_active=u.is_active,
+        is_staff=u.is_staff,
         is_superuser=u.is_superuser,
     )
 
 
 def authenticate(raw: str) -> Any | None:
     """The user a raw token acts for (with ``registry_token`` set), or None."""
-    parts = raw.split("_")
+    parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[1]) > 16:
         return None
     prefix = parts[1]
@@ -160,8 +190,11 @@ def authenticate(raw: str) -> Any | None:
 def _user_of(identity: TokenIdentity) -> Any:
     """A user object built from the cached identity, without reading the user table."""
     user = get_user_model()(
-        pk=identity.user_id, username=identity.username, is_active=identity.is_active,
-        is_staff=identity.is_staff, is_superuser=identity.is_superuser,
+        pk=identity.user_id,
+        username=identity.username,
+        is_active=identity.is_active,
+        is_staff=identity.is_staff,
+        is_superuser=identity.is_superuser,
     )
     user._state.adding = False
     user._state.db = "default"

@@ -12,8 +12,15 @@ class PromptAdmin(GuardedModelAdmin, SimpleHistoryAdmin, VisibleOnlyAdmin):
     list_filter = ["team", ("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["slug", "name", "description"]
     list_select_related = ["team", "latest_version"]
-    readonly_fields = ["team", "slug", "author", "latest_version", "archived_at", "created_at",
-                       "updated_at"]
+    readonly_fields = [
+        "team",
+        "slug",
+        "author",
+        "latest_version",
+        "archived_at",
+        "created_at",
+        "updated_at",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -33,8 +40,15 @@ class VersionAdmin(ReadOnlyAdmin):
 @admin.register(Environment)
 class EnvironmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     # Rules change through services, which also drop cached answers.
-    list_display = ["team", "slug", "name", "order", "protected", "required_approvals",
-                    "is_default"]
+    list_display = [
+        "team",
+        "slug",
+        "name",
+        "order",
+        "protected",
+        "required_approvals",
+        "is_default",
+    ]
     list_filter = ["team", "protected"]
     search_fields = ["slug", "name"]
 

@@ -22,11 +22,14 @@ from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
 from registry_site.history import attribute
 
 
-def live_deployment(prompt: Prompt, environment: Environment,
-                    at: datetime | None = None) -> Deployment | None:
+def live_deployment(
+    prompt: Prompt, environment: Environment, at: datetime | None = None
+) -> Deployment | None:
     return (
         Deployment.objects.filter(
-            prompt=prompt, environment=environment, cancelled_at__isnull=True,
+            prompt=prompt,
+            environment=environment,
+            cancelled_at__isnull=True,
             effective_at__lte=at or timezone.now(),
         )
         .select_related("version")
@@ -35,12 +38,15 @@ def live_deployment(prompt: Prompt, environment: Environment,
     )
 
 
-def next_planned_at(prompt: Prompt, environment: Environment,
-                    at: datetime | None = None) -> datetime | None:
+def next_planned_at(
+    prompt: Prompt, environment: Environment, at: datetime | None = None
+) -> datetime | None:
     """When the next planned deployment takes over (caches must not outlive it)."""
     return (
         Deployment.objects.filter(
-            prompt=prompt, environment=environment, cancelled_at__isnull=True,
+            prompt=prompt,
+            environment=environment,
+            cancelled_at__isnull=True,
             effective_at__gt=at or timezone.now(),
         )
         .order_by("effective_at")
@@ -54,12 +60,14 @@ def _live_rows(prompt_ids: list[int], at: datetime | None):
     over the due deployments, so the cost does not grow with the release log's length
     beyond what the index serves."""
     ranked = Window(
-        RowNumber(), partition_by=[F("prompt_id"), F("environment_id")],
+        RowNumber(),
+        partition_by=[F("prompt_id"), F("environment_id")],
         order_by=[F("effective_at").desc(), F("id").desc()],
     )
     return (
         Deployment.objects.filter(
-            prompt_id__in=prompt_ids, cancelled_at__isnull=True,
+            prompt_id__in=prompt_ids,
+            cancelled_at__isnull=True,
             effective_at__lte=at or timezone.now(),
         )
         .annotate(rank=ranked)
@@ -94,16 +102,24 @@ def approvals(version: Version) -> int:
     return sum(1 for verdict in latest.values() if verdict == Comment.Verdict.APPROVE)
 
 
-def check_policy(actor: Any, prompt: Prompt, environment: Environment, version: Version,
-                 *, rollback: bool = False) -> None:
+def check_policy(
+    actor: Any,
+    prompt: Prompt,
+    environment: Environment,
+    version: Version,
+    *,
+    rollback: bool = False,
+) -> None:
     """Raise Forbidden naming the rule when ``actor`` may not make ``version`` live."""
     if not can(actor, "deploy", prompt):
         raise Forbidden("Only editors deploy.", reason="role")
     if not environment.protected:
         return
     if not can(actor, "review", prompt):
-        raise Forbidden(f"Only reviewers deploy to {environment.slug}, a protected environment.",
-                        reason="protected_environment")
+        raise Forbidden(
+            f"Only reviewers deploy to {environment.slug}, a protected environment.",
+            reason="protected_environment",
+        )
     if rollback:
         return
     have = approvals(version)
@@ -116,14 +132,29 @@ def check_policy(actor: Any, prompt: Prompt, environment: Environment, version: 
         )
 
 
-def _record(actor: Any, prompt: Prompt, environment: Environment, version: Version, *,
-            kind: str, when: datetime | None, note: str) -> Deployment:
+def _record(
+    actor: Any,
+    prompt: Prompt,
+    environment: Environment,
+    version: Version,
+    *,
+    kind: str,
+    when: datetime | None,
+    note: str,
+) -> Deployment:
     now = timezone.now()
     planned = when is not None and when > now
     deployment = Deployment(
-        prompt=prompt, environment=environment, version=version, kind=kind,
-        effective_at=when if planned else now, scheduled_for=when if planned else None,
-        activated_at=None if planned else now, actor=actor, note=note, created_at=now,
+        prompt=prompt,
+        environment=environment,
+        version=version,
+        kind=kind,
+        effective_at=when if planned else now,
+        scheduled_for=when if planned else None,
+        activated_at=None if planned else now,
+        actor=actor,
+        note=note,
+        created_at=now,
     )
     reason = note or f"{kind} version {version.number} to {environment.slug}"
     attribute(deployment, actor, reason).save()
@@ -131,8 +162,15 @@ def _record(actor: Any, prompt: Prompt, environment: Environment, version: Versi
     return deployment
 
 
-def deploy(actor: Any, prompt: Prompt, environment: Environment, version: Version, *,
-           when: datetime | None = None, note: str = "") -> Deployment:
+def deploy(
+    actor: Any,
+    prompt: Prompt,
+    environment: Environment,
+    version: Version,
+    *,
+    when: datetime | None = None,
+    note: str = "",
+) -> Deployment:
     """Make ``version`` live in ``environment`` now, or at ``when``."""
     from prompts.services import _lock, _with_retry
 
@@ -149,8 +187,9 @@ def deploy(actor: Any, prompt: Prompt, environment: Environment, version: Versio
 
     def write() -> Deployment:
         locked = _lock(prompt)
-        return _record(actor, locked, environment, version, kind=Deployment.Kind.DEPLOY,
-                       when=when, note=note)
+        return _record(
+            actor, locked, environment, version, kind=Deployment.Kind.DEPLOY, when=when, note=note
+        )
 
     return _with_retry(write)
 
@@ -167,21 +206,34 @@ def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "
         locked = _lock(prompt)
         past = list(
             Deployment.objects.filter(
-                prompt=locked, environment=environment, cancelled_at__isnull=True,
+                prompt=locked,
+                environment=environment,
+                cancelled_at__isnull=True,
                 effective_at__lte=timezone.now(),
-            ).select_related("version").order_by("-effective_at", "-id")[:50]
+            )
+            .select_related("version")
+            .order_by("-effective_at", "-id")[:50]
         )
         if not past:
-            raise Conflict(f"Nothing is live in {environment.slug} to roll back.",
-                           {"reason": "not_deployed"})
+            raise Conflict(
+                f"Nothing is live in {environment.slug} to roll back.", {"reason": "not_deployed"}
+            )
         current = past[0].version
         previous = next((d.version for d in past[1:] if d.version_id != current.pk), None)
         if previous is None:
-            raise Conflict(f"No earlier version was live in {environment.slug}.",
-                           {"reason": "no_previous"})
+            raise Conflict(
+                f"No earlier version was live in {environment.slug}.", {"reason": "no_previous"}
+            )
         check_policy(actor, locked, environment, previous, rollback=True)
-        return _record(actor, locked, environment, previous, kind=Deployment.Kind.ROLLBACK,
-                       when=None, note=note or f"rolled back from version {current.number}")
+        return _record(
+            actor,
+            locked,
+            environment,
+            previous,
+            kind=Deployment.Kind.ROLLBACK,
+            when=None,
+            note=note or f"rolled back from version {current.number}",
+        )
 
     return _with_retry(write)
 

@@ -70,8 +70,15 @@ def _selector(environment: str | None, version: Any, label: str | None) -> str:
     return "default"
 
 
-def resolve(user: Any, team_slug: str, slug: str, *, environment: str | None = None,
-            version: Any = None, label: str | None = None) -> Resolved:
+def resolve(
+    user: Any,
+    team_slug: str,
+    slug: str,
+    *,
+    environment: str | None = None,
+    version: Any = None,
+    label: str | None = None,
+) -> Resolved:
     selector = _selector(environment, version, label)
     gen, pointer = cache.read_pointer(team_slug, slug, selector)
     if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
@@ -80,13 +87,15 @@ def resolve(user: Any, team_slug: str, slug: str, *, environment: str | None = N
             raise NotFound(f"No prompt {team_slug}/{slug}.")
         payload = cache.payloads.get(pointer["version_id"])
         if payload is not None:
-            return Resolved(payload, pointer["environment"], pointer["prompt_id"],
-                            pointer["version_id"])
+            return Resolved(
+                payload, pointer["environment"], pointer["prompt_id"], pointer["version_id"]
+            )
     return _resolve_from_database(user, team_slug, slug, selector, gen)
 
 
-def _resolve_from_database(user: Any, team_slug: str, slug: str, selector: str,
-                           gen: Any) -> Resolved:
+def _resolve_from_database(
+    user: Any, team_slug: str, slug: str, selector: str, gen: Any
+) -> Resolved:
     prompt = find_prompt(user, team_slug, slug)
     env_slug, version, until = _pick(prompt, selector)
     payload = payload_of(version, prompt)
@@ -94,10 +103,20 @@ def _resolve_from_database(user: Any, team_slug: str, slug: str, selector: str,
     seconds = cache.POINTER_SECONDS
     if until is not None:
         seconds = min(seconds, (until - timezone.now()).total_seconds())
-    cache.write_pointer(team_slug, slug, selector, {
-        "gen": gen, "until": until, "team_id": prompt.team_id, "prompt_id": prompt.pk,
-        "version_id": version.pk, "environment": env_slug,
-    }, seconds)
+    cache.write_pointer(
+        team_slug,
+        slug,
+        selector,
+        {
+            "gen": gen,
+            "until": until,
+            "team_id": prompt.team_id,
+            "prompt_id": prompt.pk,
+            "version_id": version.pk,
+            "environment": env_slug,
+        },
+        seconds,
+    )
     return Resolved(payload, env_slug, prompt.pk, version.pk)
 
 
@@ -113,13 +132,19 @@ def _pick(prompt: Prompt, selector: str) -> tuple[str | None, Version, datetime 
     now = timezone.now()
     live = live_deployment(prompt, env, now)
     if live is None:
-        raise NotFound(f"Nothing of {prompt.address} is live in {env.slug}.",
-                       code="not_deployed")
+        raise NotFound(f"Nothing of {prompt.address} is live in {env.slug}.", code="not_deployed")
     return env.slug, live.version, next_planned_at(prompt, env, now)
 
 
-def render(user: Any, team_slug: str, slug: str, values: Any, *, version: Any = None,
-           environment: str | None = None) -> dict:
+def render(
+    user: Any,
+    team_slug: str,
+    slug: str,
+    values: Any,
+    *,
+    version: Any = None,
+    environment: str | None = None,
+) -> dict:
     """Render the version ``resolve`` would pick (or the one asked for) with ``values``."""
     if values is None:
         values = {}

@@ -13,8 +13,14 @@ from prompts.models import Prompt
 MAX_QUERY = 200
 
 
-def find_prompts(user: Any, *, q: str | None = None, tags: list[str] | None = None,
-                 team: str | None = None, archived: bool = False) -> QuerySet:
+def find_prompts(
+    user: Any,
+    *,
+    q: str | None = None,
+    tags: list[str] | None = None,
+    team: str | None = None,
+    archived: bool = False,
+) -> QuerySet:
     """Prompts ``user`` may see, matching every filter given, in a stable order."""
     prompts = visible(user, Prompt.objects.filter(archived_at__isnull=not archived))
     if team:
@@ -39,6 +45,8 @@ def _any_tag(tags: list[str]) -> Q:
 
 def _matching(prompts: QuerySet, q: str) -> QuerySet:
     return prompts.filter(
-        Q(name__icontains=q) | Q(description__icontains=q) | Q(slug__icontains=q)
+        Q(name__icontains=q)
+        | Q(description__icontains=q)
+        | Q(slug__icontains=q)
         | Q(latest_version__template__icontains=q)
     )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import SLUG_PATTERN, Team
-from accounts.permissions import visible
+from accounts.permissions import can, visible
 from accounts.services import require
 from prompts import cache, templating
 from prompts.models import Environment, Prompt, PromptAddress, Version
@@ -43,8 +43,13 @@ def create_default_environments(actor: Any, team: Team) -> list[Environment]:
     environments = []
     for order, (slug, name, protected, approvals, default) in enumerate(DEFAULT_ENVIRONMENTS):
         env = Environment(
-            team=team, slug=slug, name=name, order=order, protected=protected,
-            required_approvals=approvals, is_default=default,
+            team=team,
+            slug=slug,
+            name=name,
+            order=order,
+            protected=protected,
+            required_approvals=approvals,
+            is_default=default,
         )
         attribute(env, actor, "default environment").save()
         environments.append(env)
@@ -67,7 +72,7 @@ def find_prompt(user: Any, team_slug: str, slug: str, *, archived: bool = False)
     prompt = address.prompt if address else None
     if prompt is None or (prompt.is_archived and not archived):
         raise NotFound(f"No prompt {team_slug}/{slug}.")
-    if not visible(user, Prompt.objects.filter(pk=prompt.pk)).exists():
+    if not can(user, "view", prompt):
         raise NotFound(f"No prompt {team_slug}/{slug}.")
     return prompt
 
@@ -82,11 +87,15 @@ def find_team(user: Any, team_slug: str) -> Team:
 def find_environment(team: Team, slug: str | None) -> Environment:
     """An environment of the team by slug, or the team's default one."""
     environments = Environment.objects.filter(team=team)
-    env = environments.filter(slug=slug).first() if slug else environments.filter(
-        is_default=True).first()
+    env = (
+        environments.filter(slug=slug).first()
+        if slug
+        else environments.filter(is_default=True).first()
+    )
     if env is None:
-        raise NotFound(f"No environment {slug or '(default)'} in {team.slug}.",
-                       code="environment_not_found")
+        raise NotFound(
+            f"No environment {slug or '(default)'} in {team.slug}.", code="environment_not_found"
+        )
     return env
 
 
@@ -164,9 +173,16 @@ def _check_config(config: Any) -> dict:
 
 def content_hash(kind: str, template: str, messages: list, variables: list, config: dict) -> str:
     canonical = json.dumps(
-        {"kind": kind, "template": template, "messages": messages, "variables": variables,
-         "config": config},
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        {
+            "kind": kind,
+            "template": template,
+            "messages": messages,
+            "variables": variables,
+            "config": config,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -189,8 +205,12 @@ def _version_content(template: Any, messages: Any, variables: Any, config: Any) 
     merged = templating.merge_variables(variables or [], detected)
     config = _check_config(config)
     return {
-        "kind": kind, "template": template, "messages": messages, "variables": merged,
-        "config": config, "content_hash": content_hash(kind, template, messages, merged, config),
+        "kind": kind,
+        "template": template,
+        "messages": messages,
+        "variables": merged,
+        "config": config,
+        "content_hash": content_hash(kind, template, messages, merged, config),
     }
 
 
@@ -214,8 +234,10 @@ def _with_retry(write: Callable[[], T]) -> T:
             if isinstance(exc, OperationalError) and not _is_contention(exc):
                 raise
             if attempt == attempts - 1:
-                raise Conflict("The prompt changed at the same time; try again.",
-                               {"reason": "concurrent_write"}) from exc
+                raise Conflict(
+                    "The prompt changed at the same time; try again.",
+                    {"reason": "concurrent_write"},
+                ) from exc
             time.sleep(0.02 * (2**attempt))
     raise AssertionError("unreachable")
 
@@ -226,12 +248,12 @@ def _is_contention(exc: OperationalError) -> bool:
 
 
 def _lock(prompt: Prompt) -> Prompt:
-    """Re-read the prompt row with a lock, so writers of one prompt take turns."""
-    locked = (
-        Prompt.objects.select_for_update(of=("self",))
-        .select_related("latest_version")
-        .get(pk=prompt.pk)
-    )
+    """Re-read the prompt row with a lock, so writers of one prompt take turns.
+
+    No join here: on PostgreSQL a joined row would come from the snapshot taken before
+    the lock was granted, so the latest version is read afterwards, by its own query.
+    """
+    locked = Prompt.objects.select_for_update().get(pk=prompt.pk)
     locked.team = prompt.team
     return locked
 
@@ -266,14 +288,23 @@ def create_prompt(
             raise Conflict(f"{team.slug}/{slug} is taken.", {"field": "slug"})
         now = timezone.now()
         prompt = Prompt(
-            team=team, slug=slug, name=name, description=description, tags=tags,
-            author=actor, updated_at=now,
+            team=team,
+            slug=slug,
+            name=name,
+            description=description,
+            tags=tags,
+            author=actor,
+            updated_at=now,
         )
         attribute(prompt, actor, change_note or "created with version 1").save()
         # The unique (team, slug) index turns a racing duplicate into a conflict.
         PromptAddress.objects.create(team=team, slug=slug, prompt=prompt)
         version = Version.objects.create(
-            prompt=prompt, number=1, author=actor, change_note=change_note, created_at=now,
+            prompt=prompt,
+            number=1,
+            author=actor,
+            change_note=change_note,
+            created_at=now,
             **content,
         )
         # The pointer is not part of history; the creation record already says it all.
@@ -316,8 +347,11 @@ def add_version(
         locked = _lock(prompt)
         latest = locked.latest_version
         version = Version.objects.create(
-            prompt=locked, number=(latest.number if latest else 0) + 1, author=actor,
-            change_note=change_note, **content,
+            prompt=locked,
+            number=(latest.number if latest else 0) + 1,
+            author=actor,
+            change_note=change_note,
+            **content,
         )
         locked.latest_version = version
         locked.updated_at = version.created_at
@@ -375,8 +409,9 @@ def update_prompt(
             setattr(locked, field, value)
         locked.updated_at = timezone.now()
         what = ", ".join(sorted(changes)) or "nothing"
-        attribute(locked, actor, reason or (f"renamed to {new_slug}" if new_slug
-                                            else f"changed {what}"))
+        attribute(
+            locked, actor, reason or (f"renamed to {new_slug}" if new_slug else f"changed {what}")
+        )
         locked.save()
         return locked
 

@@ -32,13 +32,22 @@ def count(user: Any, resolved: Any, kind: str) -> None:
     prompt_id, version_id = resolved.prompt_id, resolved.version_id
     token = getattr(user, "registry_token", None)
     caller = f"token:{token.id}" if token is not None else f"user:{user.pk}"
-    key = (prompt_id, version_id, resolved.environment or "", kind, caller,
-           token.id if token is not None else None, user.pk)
+    key = (
+        prompt_id,
+        version_id,
+        resolved.environment or "",
+        kind,
+        caller,
+        token.id if token is not None else None,
+        user.pk,
+    )
     with _lock:
         _pending[key] += 1
         _seen[key] = timezone.now()
-        due = (len(_pending) >= settings.REGISTRY_USAGE_BATCH
-               or time.monotonic() - _last_flush >= settings.REGISTRY_USAGE_SECONDS)
+        due = (
+            len(_pending) >= settings.REGISTRY_USAGE_BATCH
+            or time.monotonic() - _last_flush >= settings.REGISTRY_USAGE_SECONDS
+        )
     if due:
         flush()
 
@@ -74,15 +83,22 @@ def _add(key: tuple, n: int, when: Any) -> None:
     from prompts.models import Usage
 
     prompt_id, version_id, environment, kind, caller, token_id, user_id = key
-    bucket = {"prompt_id": prompt_id, "version_id": version_id, "environment": environment,
-              "kind": kind, "caller": caller, "day": when.date()}
+    bucket = {
+        "prompt_id": prompt_id,
+        "version_id": version_id,
+        "environment": environment,
+        "kind": kind,
+        "caller": caller,
+        "day": when.date(),
+    }
     with transaction.atomic():
         if Usage.objects.filter(**bucket).update(count=F("count") + n, last_seen=when):
             return
         try:
             with transaction.atomic():
-                Usage.objects.create(**bucket, token_id=token_id, user_id=user_id, count=n,
-                                     last_seen=when)
+                Usage.objects.create(
+                    **bucket, token_id=token_id, user_id=user_id, count=n, last_seen=when
+                )
         except IntegrityError:  # another process created the bucket first
             Usage.objects.filter(**bucket).update(count=F("count") + n, last_seen=when)
 
@@ -93,16 +109,29 @@ def report(prompt: Any) -> list[dict]:
 
     rows = (
         Usage.objects.filter(prompt=prompt)
-        .values("caller", "token__name", "token__prefix", "user__username", "environment",
-                "version__number", "kind")
+        .values(
+            "caller",
+            "token__name",
+            "token__prefix",
+            "user__username",
+            "environment",
+            "version__number",
+            "kind",
+        )
         .annotate(total=Sum("count"), last=Max("last_seen"))
         .order_by("-last")
     )
     return [
-        {"caller": r["caller"], "token": r["token__name"] or r["token__prefix"],
-         "user": r["user__username"], "environment": r["environment"] or None,
-         "version": r["version__number"], "kind": r["kind"], "count": r["total"],
-         "last_seen": r["last"].isoformat().replace("+00:00", "Z")}
+        {
+            "caller": r["caller"],
+            "token": r["token__name"] or r["token__prefix"],
+            "user": r["user__username"],
+            "environment": r["environment"] or None,
+            "version": r["version__number"],
+            "kind": r["kind"],
+            "count": r["total"],
+            "last_seen": r["last"].isoformat().replace("+00:00", "Z"),
+        }
         for r in rows
     ]
 

@@ -33,8 +33,13 @@ _CODES = {
 }
 
 
-def error(status_code: int, code: str, message: str, details: dict | None = None,
-          headers: dict | None = None) -> Response:
+def error(
+    status_code: int,
+    code: str,
+    message: str,
+    details: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return Response(body, status=status_code, headers=headers)
 
@@ -85,16 +90,25 @@ class Pages(PageNumberPagination):
         try:
             number = int(raw)
         except (TypeError, ValueError):
-            raise exceptions.ValidationError({"page": ["A page number is a positive integer."]}) \
-                from None
+            raise exceptions.ValidationError(
+                {"page": ["A page number is a positive integer."]}
+            ) from None
         if number < 1 or number > 1_000_000:
             raise exceptions.ValidationError({"page": ["A page number is a positive integer."]})
         return number
 
 
-ERRORS = {code: OpenApiResponse(description=text) for code, text in [
-    (400, "invalid input"), (401, "no or bad credentials"), (403, "not allowed"),
-    (404, "not found or not visible"), (409, "conflict"), (429, "throttled")]}
+ERRORS = {
+    code: OpenApiResponse(description=text)
+    for code, text in [
+        (400, "invalid input"),
+        (401, "no or bad credentials"),
+        (403, "not allowed"),
+        (404, "not found or not visible"),
+        (409, "conflict"),
+        (429, "throttled"),
+    ]
+}
 
 
 def checked(serializer_class: type, data: Any) -> dict:

@@ -11,7 +11,9 @@ class DomainError(Exception):
     code = "invalid"
     status = 400
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None, code: str | None = None):
+    def __init__(
+        self, message: str, details: dict[str, Any] | None = None, code: str | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.details = details or {}

@@ -9,8 +9,7 @@ def _api(request: HttpRequest) -> bool:
 
 
 def _json(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "details": {}}},
-                        status=status)
+    return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
 
 
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:

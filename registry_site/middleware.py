@@ -24,8 +24,14 @@ class RejectUnstorableInput:
         parts = [request.path] + [v for values in request.GET.lists() for v in values[1]]
         parts += list(request.GET.keys())
         if any(_bad(p) for p in parts):
-            body = {"error": {"code": "invalid", "message": "The request holds characters "
-                              "that cannot be stored (NUL or lone surrogates).", "details": {}}}
+            body = {
+                "error": {
+                    "code": "invalid",
+                    "message": "The request holds characters "
+                    "that cannot be stored (NUL or lone surrogates).",
+                    "details": {},
+                }
+            }
             return JsonResponse(body, status=400)
         return self.get_response(request)
 

@@ -10,6 +10,7 @@ class StorableJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
         if not json_is_storable(data):
-            raise ParseError("The body holds characters that cannot be stored "
-                             "(NUL or lone surrogates).")
+            raise ParseError(
+                "The body holds characters that cannot be stored (NUL or lone surrogates)."
+            )
         return data

@@ -110,6 +110,9 @@ def _database() -> dict:
         }
     else:
         config["CONN_HEALTH_CHECKS"] = True
+        run = envstr("REGISTRY_TEST_RUN")
+        if run:  # a test run of its own, beside any other run on the same server
+            config["TEST"] = {"NAME": f"test_{config['NAME']}_{run}"}
     return config
 
 
@@ -172,7 +175,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_REQUEST_BYTES", 1_048_576, minimum=1024)
 
-# Bounds on prompt templates (see prompts/templating.py).
+# Bounds on prompt templates (see prompts/templating/).
 REGISTRY_MAX_TEMPLATE_CHARS = envint("MAX_TEMPLATE_CHARS", 100_000, minimum=100)
 REGISTRY_MAX_OUTPUT_CHARS = envint("MAX_RENDER_CHARS", 500_000, minimum=100)
 REGISTRY_RENDER_SECONDS = envint("RENDER_TIMEOUT_MS", 1000, minimum=10) / 1000

@@ -59,17 +59,26 @@ def people(db, staff):
 def prompt(people):
     """support/ticket-classifier, version 1, live in development."""
     return services.create_prompt(
-        people["ed"], people["support"], name="Ticket classifier", slug="ticket-classifier",
-        description="Sorts tickets", tags=["triage"],
+        people["ed"],
+        people["support"],
+        name="Ticket classifier",
+        slug="ticket-classifier",
+        description="Sorts tickets",
+        tags=["triage"],
         template="Classify: {{ ticket_text }} for {{ product }}",
         variables=[{"name": "product", "default": "Acme"}],
-        change_note="first", deploy_to="development",
+        change_note="first",
+        deploy_to="development",
     )
 
 
 @pytest.fixture
 def billing_prompt(people):
     return services.create_prompt(
-        people["oscar"], people["billing"], name="Invoice reminder", slug="invoice-reminder",
-        template="Dear {{ customer }}, secret billing text", change_note="first",
+        people["oscar"],
+        people["billing"],
+        name="Invoice reminder",
+        slug="invoice-reminder",
+        template="Dear {{ customer }}, secret billing text",
+        change_note="first",
     )

@@ -36,11 +36,14 @@ class EnvironmentOut(serializers.Serializer):
 class TokenIn(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=["read", "write", "deploy"]), required=False,
-        max_length=3)
+        child=serializers.ChoiceField(choices=["read", "write", "deploy"]),
+        required=False,
+        max_length=3,
+    )
     team = serializers.RegexField(SLUG, required=False, allow_null=True)
-    expires_days = serializers.IntegerField(min_value=1, max_value=3650, required=False,
-                                            allow_null=True)
+    expires_days = serializers.IntegerField(
+        min_value=1, max_value=3650, required=False, allow_null=True
+    )
 
 
 class TokenOut(serializers.Serializer):
@@ -54,3 +57,8 @@ class TokenOut(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     token = serializers.CharField(required=False, help_text="the raw token, shown once")
+
+
+class WhoAmIOut(serializers.Serializer):
+    username = serializers.CharField()
+    token = serializers.DictField(allow_null=True)

@@ -26,25 +26,32 @@ class TeamList(RegistryView):
     @extend_schema(responses={200: s.TeamOut(many=True), **ERRORS})
     def get(self, request: Request) -> Response:
         memberships = {m.team_id: m.role for m in Membership.objects.filter(user=request.user)}
-        teams = visible(request.user, Team.objects.filter(pk__in=list(memberships))
-                        if not request.user.is_superuser else Team.objects.all())
-        return Response([{"slug": t.slug, "name": t.name, "role": memberships.get(t.pk)}
-                         for t in teams])
+        teams = visible(
+            request.user,
+            Team.objects.filter(pk__in=list(memberships))
+            if not request.user.is_superuser
+            else Team.objects.all(),
+        )
+        return Response(
+            [{"slug": t.slug, "name": t.name, "role": memberships.get(t.pk)} for t in teams]
+        )
 
     @extend_schema(request=s.TeamIn, responses={201: s.TeamOut, **ERRORS})
     def post(self, request: Request) -> Response:
         data = checked(s.TeamIn, request.data)
         team = services.create_team(request.user, data["slug"], data["name"])
-        return Response({"slug": team.slug, "name": team.name, "role": "admin"},
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            {"slug": team.slug, "name": team.name, "role": "admin"}, status=status.HTTP_201_CREATED
+        )
 
 
 class MemberList(RegistryView):
     @extend_schema(responses={200: s.MemberOut(many=True), **ERRORS})
     def get(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
-        members = Membership.objects.filter(team=found).select_related("user").order_by(
-            "user__username")
+        members = (
+            Membership.objects.filter(team=found).select_related("user").order_by("user__username")
+        )
         return Response([{"username": m.user.get_username(), "role": m.role} for m in members])
 
 
@@ -67,17 +74,32 @@ class EnvironmentList(RegistryView):
     def get(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
         envs = Environment.objects.filter(team=found).order_by("order", "slug")
-        return Response([
-            {"slug": e.slug, "name": e.name, "order": e.order, "protected": e.protected,
-             "required_approvals": e.required_approvals, "is_default": e.is_default,
-             "requires_previous": e.requires_previous} for e in envs])
+        return Response(
+            [
+                {
+                    "slug": e.slug,
+                    "name": e.name,
+                    "order": e.order,
+                    "protected": e.protected,
+                    "required_approvals": e.required_approvals,
+                    "is_default": e.is_default,
+                    "requires_previous": e.requires_previous,
+                }
+                for e in envs
+            ]
+        )
 
 
 def token_out(token: ApiToken, raw: str | None = None) -> dict:
     out = {
-        "id": token.pk, "name": token.name, "prefix": token.prefix, "scopes": token.scopes,
-        "team": token.team.slug if token.team else None, "expires_at": _time(token.expires_at),
-        "revoked_at": _time(token.revoked_at), "last_used_at": _time(token.last_used_at),
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "scopes": token.scopes,
+        "team": token.team.slug if token.team else None,
+        "expires_at": _time(token.expires_at),
+        "revoked_at": _time(token.revoked_at),
+        "last_used_at": _time(token.last_used_at),
         "created_at": _time(token.created_at),
     }
     if raw is not None:
@@ -95,9 +117,13 @@ class TokenList(RegistryView):
     def post(self, request: Request) -> Response:
         data = checked(s.TokenIn, request.data)
         team = find_team(request.user, data["team"]) if data.get("team") else None
-        token, raw = tokens.issue(request.user, name=data.get("name", ""),
-                                  scopes=data.get("scopes"), team=team,
-                                  expires_days=data.get("expires_days"))
+        token, raw = tokens.issue(
+            request.user,
+            name=data.get("name", ""),
+            scopes=data.get("scopes"),
+            team=team,
+            expires_days=data.get("expires_days"),
+        )
         return Response(token_out(token, raw), status=status.HTTP_201_CREATED)
 
 
@@ -107,3 +133,18 @@ class TokenDetail(RegistryView):
         tokens.revoke(request.user, token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
+class WhoAmI(RegistryView):
+    """Who the credentials belong to: a cheap check for scripts and monitoring."""
+
+    @extend_schema(responses={200: s.WhoAmIOut, **ERRORS})
+    def get(self, request: Request) -> Response:
+        token = getattr(request.user, "registry_token", None)
+        return Response(
+            {
+                "username": request.user.get_username(),
+                "token": {"scopes": sorted(token.scopes), "team_id": token.team_id}
+                if token
+                else None,
+            }
+        )

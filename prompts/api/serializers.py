@@ -12,7 +12,16 @@ from prompts.models import Deployment, Prompt, Version
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
 
-class Text(serializers.CharField):
+class StrictChar(serializers.CharField):
+    """A string field that refuses numbers and booleans instead of converting them."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Text(StrictChar):
     """Text kept exactly as sent (templates and notes keep their whitespace)."""
 
     def __init__(self, **kwargs):
@@ -35,10 +44,8 @@ class MessageSerializer(serializers.Serializer):
 
 class VersionIn(serializers.Serializer):
     template = Text(required=False, max_length=1_000_000)
-    messages = serializers.ListField(child=serializers.DictField(), required=False,
-                                     max_length=200)
-    variables = serializers.ListField(child=serializers.DictField(), required=False,
-                                      max_length=200)
+    messages = serializers.ListField(child=serializers.DictField(), required=False, max_length=200)
+    variables = serializers.ListField(child=serializers.DictField(), required=False, max_length=200)
     config = serializers.DictField(required=False)
     change_note = Text(required=False, max_length=2000)
     deploy_to = serializers.RegexField(SLUG, required=False, allow_null=True)
@@ -46,18 +53,16 @@ class VersionIn(serializers.Serializer):
 
 class PromptIn(VersionIn):
     team = serializers.RegexField(SLUG)
-    name = serializers.CharField(max_length=200)
+    name = StrictChar(max_length=200)
     slug = serializers.RegexField(SLUG, required=False)
     description = Text(required=False, max_length=10_000)
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
-                                 max_length=50)
+    tags = serializers.ListField(child=StrictChar(max_length=40), required=False, max_length=50)
 
 
 class PromptPatch(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = StrictChar(max_length=200, required=False)
     description = Text(required=False, max_length=10_000)
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
-                                 max_length=50)
+    tags = serializers.ListField(child=StrictChar(max_length=40), required=False, max_length=50)
     slug = serializers.RegexField(SLUG, required=False)
 
 
@@ -81,11 +86,9 @@ class RollbackIn(serializers.Serializer):
 
 class CommentIn(serializers.Serializer):
     body = Text(max_length=10_000)
-    parent = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                      max_value=2**62)
+    parent = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
     verdict = serializers.ChoiceField(choices=["", "approve", "request_changes"], required=False)
-    line = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                    max_value=10**6)
+    line = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10**6)
 
 
 # ---------------------------------------------------------------- output
@@ -176,40 +179,61 @@ def _name(user: Any) -> str | None:
 def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:
     latest = prompt.latest_version
     return {
-        "team": prompt.team.slug, "slug": prompt.slug, "name": prompt.name,
-        "description": prompt.description, "tags": prompt.tags,
-        "latest_version": latest.number if latest else None, "deployments": live,
-        "archived": prompt.is_archived, "created_at": _time(prompt.created_at),
+        "team": prompt.team.slug,
+        "slug": prompt.slug,
+        "name": prompt.name,
+        "description": prompt.description,
+        "tags": prompt.tags,
+        "latest_version": latest.number if latest else None,
+        "deployments": live,
+        "archived": prompt.is_archived,
+        "created_at": _time(prompt.created_at),
         "updated_at": _time(prompt.updated_at),
     }
 
 
 def version_out(version: Version) -> dict:
     return {
-        "number": version.number, "kind": version.kind, "template": version.template,
-        "messages": version.messages, "variables": version.variables, "config": version.config,
-        "change_note": version.change_note, "author": _name(version.author),
-        "created_at": _time(version.created_at), "content_hash": version.content_hash,
+        "number": version.number,
+        "kind": version.kind,
+        "template": version.template,
+        "messages": version.messages,
+        "variables": version.variables,
+        "config": version.config,
+        "change_note": version.change_note,
+        "author": _name(version.author),
+        "created_at": _time(version.created_at),
+        "content_hash": version.content_hash,
         "status": version.status,
     }
 
 
 def deployment_out(deployment: Deployment, state: str) -> dict:
     return {
-        "id": deployment.pk, "environment": deployment.environment.slug,
-        "version": deployment.version.number, "kind": deployment.kind, "state": state,
+        "id": deployment.pk,
+        "environment": deployment.environment.slug,
+        "version": deployment.version.number,
+        "kind": deployment.kind,
+        "state": state,
         "scheduled_for": _time(deployment.scheduled_for),
         "activated_at": _time(deployment.activated_at),
-        "effective_at": _time(deployment.effective_at), "actor": _name(deployment.actor),
-        "note": deployment.note, "created_at": _time(deployment.created_at),
+        "effective_at": _time(deployment.effective_at),
+        "actor": _name(deployment.actor),
+        "note": deployment.note,
+        "created_at": _time(deployment.created_at),
     }
 
 
 def comment_out(comment: Any) -> dict:
     return {
-        "id": comment.pk, "parent": comment.parent_id, "author": _name(comment.author),
-        "body": comment.body, "verdict": comment.verdict, "line": comment.line,
-        "resolved": comment.resolved_at is not None, "created_at": _time(comment.created_at),
+        "id": comment.pk,
+        "parent": comment.parent_id,
+        "author": _name(comment.author),
+        "body": comment.body,
+        "verdict": comment.verdict,
+        "line": comment.line,
+        "resolved": comment.resolved_at is not None,
+        "created_at": _time(comment.created_at),
         "replies": [comment_out(r) for r in getattr(comment, "replies_list", [])],
     }
 

@@ -6,7 +6,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from prompts import deployments, diffing, resolve, review, services, usage
 from prompts.api import serializers as s
@@ -33,19 +32,28 @@ def live_of(prompts: list) -> dict[int, dict[str, int]]:
 
 class PromptList(RegistryView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", str), OpenApiParameter("tag", str, many=True),
-                    OpenApiParameter("team", str), OpenApiParameter("page", int),
-                    OpenApiParameter("page_size", int)],
+        parameters=[
+            OpenApiParameter("q", str),
+            OpenApiParameter("tag", str, many=True),
+            OpenApiParameter("team", str),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
         responses={200: s.PromptOut(many=True), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         unknown = set(request.query_params) - KNOWN_LIST_PARAMS
         if unknown:
-            raise Invalid(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
-                          {"unknown": sorted(unknown)})
-        prompts = find_prompts(request.user, q=request.query_params.get("q"),
-                               tags=request.query_params.getlist("tag"),
-                               team=request.query_params.get("team"))
+            raise Invalid(
+                f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
+                {"unknown": sorted(unknown)},
+            )
+        prompts = find_prompts(
+            request.user,
+            q=request.query_params.get("q"),
+            tags=request.query_params.getlist("tag"),
+            team=request.query_params.get("team"),
+        )
         pages = Pages()
         page = pages.paginate_queryset(prompts, request, view=self)
         live = live_of(page)
@@ -56,8 +64,9 @@ class PromptList(RegistryView):
         data = checked(s.PromptIn, request.data)
         team = services.find_team(request.user, data.pop("team"))
         prompt = services.create_prompt(request.user, team, **data)
-        return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]),
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            s.prompt_out(prompt, live_of([prompt])[prompt.pk]), status=status.HTTP_201_CREATED
+        )
 
 
 class PromptDetail(PromptScoped):
@@ -69,8 +78,9 @@ class PromptDetail(PromptScoped):
     @extend_schema(request=s.PromptPatch, responses={200: s.PromptOut, **ERRORS})
     def patch(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
-        prompt = services.update_prompt(request.user, prompt, **checked(s.PromptPatch,
-                                                                         request.data))
+        prompt = services.update_prompt(
+            request.user, prompt, **checked(s.PromptPatch, request.data)
+        )
         return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
 
     @extend_schema(responses={204: None, **ERRORS})
@@ -82,8 +92,9 @@ class PromptDetail(PromptScoped):
 class PromptRestore(PromptScoped):
     @extend_schema(request=None, responses={200: s.PromptOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:
-        prompt = services.restore_prompt(request.user, self.prompt(request, team, slug,
-                                                                   archived=True))
+        prompt = services.restore_prompt(
+            request.user, self.prompt(request, team, slug, archived=True)
+        )
         return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
 
 
@@ -91,8 +102,11 @@ class VersionList(PromptScoped):
     @extend_schema(responses={200: s.VersionOut(many=True), **ERRORS})
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
-        versions = (Version.objects.filter(prompt=prompt)
-                    .select_related("author", "review").order_by("-number"))
+        versions = (
+            Version.objects.filter(prompt=prompt)
+            .select_related("author", "review")
+            .order_by("-number")
+        )
         pages = Pages()
         page = pages.paginate_queryset(versions, request, view=self)
         return pages.get_paginated_response([s.version_out(v) for v in page])
@@ -100,8 +114,7 @@ class VersionList(PromptScoped):
     @extend_schema(request=s.VersionIn, responses={201: s.VersionOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
-        version = services.add_version(request.user, prompt, **checked(s.VersionIn,
-                                                                        request.data))
+        version = services.add_version(request.user, prompt, **checked(s.VersionIn, request.data))
         return Response(s.version_out(version), status=status.HTTP_201_CREATED)
 
 
@@ -124,19 +137,29 @@ class Resolve(PromptScoped):
     throttle_classes = [FetchThrottle]
 
     @extend_schema(
-        parameters=[OpenApiParameter("environment", str), OpenApiParameter("version", int),
-                    OpenApiParameter("label", str, enum=["latest"])],
-        responses={200: s.ResolveOut, 304: OpenApiResponse(description="not modified"),
-                   **ERRORS},
+        parameters=[
+            OpenApiParameter("environment", str),
+            OpenApiParameter("version", int),
+            OpenApiParameter("label", str, enum=["latest"]),
+        ],
+        responses={200: s.ResolveOut, 304: OpenApiResponse(description="not modified"), **ERRORS},
     )
     def get(self, request: Request, team: str, slug: str) -> Response:
         params = request.query_params
         unknown = set(params) - {"environment", "version", "label"}
         if unknown:
-            raise Invalid(f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
-                          {"unknown": sorted(unknown)})
-        found = resolve.resolve(request.user, team, slug, environment=params.get("environment"),
-                                version=params.get("version"), label=params.get("label"))
+            raise Invalid(
+                f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
+                {"unknown": sorted(unknown)},
+            )
+        found = resolve.resolve(
+            request.user,
+            team,
+            slug,
+            environment=params.get("environment"),
+            version=params.get("version"),
+            label=params.get("label"),
+        )
         usage.count(request.user, found, "resolve")
         etag = f'"{found.payload["content_hash"]}"'
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
@@ -155,16 +178,23 @@ class Render(PromptScoped):
     @extend_schema(request=s.RenderIn, responses={200: s.RenderOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:
         data = checked(s.RenderIn, request.data)
-        found = resolve.resolve(request.user, team, slug, environment=data.get("environment"),
-                                version=data.get("version"))
+        found = resolve.resolve(
+            request.user,
+            team,
+            slug,
+            environment=data.get("environment"),
+            version=data.get("version"),
+        )
         answer = resolve.render_payload(found, data.get("variables") or {})
         usage.count(request.user, found, "render")
         return Response(answer)
 
 
 class DeploymentList(PromptScoped):
-    @extend_schema(parameters=[OpenApiParameter("environment", str)],
-                   responses={200: s.DeploymentOut(many=True), **ERRORS})
+    @extend_schema(
+        parameters=[OpenApiParameter("environment", str)],
+        responses={200: s.DeploymentOut(many=True), **ERRORS},
+    )
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         env_slug = request.query_params.get("environment")
@@ -174,7 +204,8 @@ class DeploymentList(PromptScoped):
         pages = Pages()
         page = pages.paginate_queryset(log, request, view=self)
         return pages.get_paginated_response(
-            [s.deployment_out(d, deployments.state_of(d, live)) for d in page])
+            [s.deployment_out(d, deployments.state_of(d, live)) for d in page]
+        )
 
     @extend_schema(request=s.DeployIn, responses={201: s.DeploymentOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:
@@ -182,8 +213,14 @@ class DeploymentList(PromptScoped):
         data = checked(s.DeployIn, request.data)
         env = services.find_environment(prompt.team, data["environment"])
         version = services.find_version(prompt, data["version"])
-        made = deployments.deploy(request.user, prompt, env, version,
-                                  when=data.get("scheduled_for"), note=data.get("note", ""))
+        made = deployments.deploy(
+            request.user,
+            prompt,
+            env,
+            version,
+            when=data.get("scheduled_for"),
+            note=data.get("note", ""),
+        )
         return Response(_deployment(made), status=status.HTTP_201_CREATED)
 
 
@@ -216,9 +253,13 @@ class CommentList(PromptScoped):
 
 
 class Compare(PromptScoped):
-    @extend_schema(parameters=[OpenApiParameter("from", int, required=True),
-                               OpenApiParameter("to", int, required=True)],
-                   responses={200: dict, **ERRORS})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", int, required=True),
+            OpenApiParameter("to", int, required=True),
+        ],
+        responses={200: dict, **ERRORS},
+    )
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         old = services.find_version(prompt, request.query_params.get("from"))

@@ -56,13 +56,15 @@ def test_someone_without_a_team_sees_nothing(two_teams, model):
 def test_a_single_prompt_grant_shows_that_prompt_only(two_teams, prompt):
     from prompts import services
 
-    other = services.create_prompt(two_teams["ed"], two_teams["support"], name="Other",
-                                   template="x")
+    other = services.create_prompt(
+        two_teams["ed"], two_teams["support"], name="Other", template="x"
+    )
     accounts.grant_on_prompt(two_teams["alice"], prompt, "gina", "viewer")
     gina = two_teams["gina"]
     assert list(visible(gina, Prompt.objects.all())) == [prompt]
     assert set(visible(gina, Version.objects.all()).values_list("prompt_id", flat=True)) == {
-        prompt.pk}
+        prompt.pk
+    }
     assert other not in visible(gina, Prompt.objects.all())
     assert list(visible(gina, Team.objects.all())) == [two_teams["support"]]
     accounts.revoke_on_prompt(two_teams["alice"], prompt, "gina")

@@ -21,38 +21,45 @@ def env(prompt, slug):
 
 ACTIONS = {
     "create_prompt": lambda u, p, ppl: services.create_prompt(
-        u, ppl["support"], name="New one", template="Hi {{ x }}"),
+        u, ppl["support"], name="New one", template="Hi {{ x }}"
+    ),
     "add_version": lambda u, p, ppl: services.add_version(u, p, template="v2 {{ x }}"),
     "update_prompt": lambda u, p, ppl: services.update_prompt(u, p, description="changed"),
     "rename": lambda u, p, ppl: services.update_prompt(u, p, slug="renamed"),
     "archive": lambda u, p, ppl: services.archive_prompt(u, p),
     "restore": lambda u, p, ppl: services.restore_prompt(u, p),
     "deploy_unprotected": lambda u, p, ppl: deployments.deploy(
-        u, p, env(p, "staging"), p.latest_version),
-    "deploy_protected": lambda u, p, ppl: (approve(ppl, p.latest_version), deployments.deploy(
-        u, p, env(p, "production"), p.latest_version)),
-    "rollback": lambda u, p, ppl: (services.add_version(
-        ppl["ed"], p, template="v2 {{ x }}", deploy_to="development"),
-        deployments.rollback(u, p, env(p, "development"))),
-    "resolve": lambda u, p, ppl: resolve.resolve(u, "support", "ticket-classifier",
-                                                 environment="development"),
-    "render": lambda u, p, ppl: resolve.render(u, "support", "ticket-classifier",
-                                               {"ticket_text": "hi"}, environment="development"),
+        u, p, env(p, "staging"), p.latest_version
+    ),
+    "deploy_protected": lambda u, p, ppl: (
+        approve(ppl, p.latest_version),
+        deployments.deploy(u, p, env(p, "production"), p.latest_version),
+    ),
+    "rollback": lambda u, p, ppl: (
+        services.add_version(ppl["ed"], p, template="v2 {{ x }}", deploy_to="development"),
+        deployments.rollback(u, p, env(p, "development")),
+    ),
+    "resolve": lambda u, p, ppl: resolve.resolve(
+        u, "support", "ticket-classifier", environment="development"
+    ),
+    "render": lambda u, p, ppl: resolve.render(
+        u, "support", "ticket-classifier", {"ticket_text": "hi"}, environment="development"
+    ),
 }
 
 EXPECTED = {
     #                     viewer     editor     reviewer   admin      outsider  grant
-    "create_prompt":      (FORBIDDEN, ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   HIDDEN),
-    "add_version":        (FORBIDDEN, ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
-    "update_prompt":      (FORBIDDEN, ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
-    "rename":             (FORBIDDEN, ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
-    "archive":            (FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED,   HIDDEN,   FORBIDDEN),
-    "restore":            (FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED,   HIDDEN,   FORBIDDEN),
-    "deploy_unprotected": (FORBIDDEN, ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
-    "deploy_protected":   (FORBIDDEN, FORBIDDEN, ALLOWED,   ALLOWED,   HIDDEN,   FORBIDDEN),
-    "rollback":           (FORBIDDEN, ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
-    "resolve":            (ALLOWED,   ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
-    "render":             (ALLOWED,   ALLOWED,   ALLOWED,   ALLOWED,   HIDDEN,   ALLOWED),
+    "create_prompt": (FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, HIDDEN, HIDDEN),
+    "add_version": (FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
+    "update_prompt": (FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
+    "rename": (FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
+    "archive": (FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED, HIDDEN, FORBIDDEN),
+    "restore": (FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED, HIDDEN, FORBIDDEN),
+    "deploy_unprotected": (FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
+    "deploy_protected": (FORBIDDEN, FORBIDDEN, ALLOWED, ALLOWED, HIDDEN, FORBIDDEN),
+    "rollback": (FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
+    "resolve": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
+    "render": (ALLOWED, ALLOWED, ALLOWED, ALLOWED, HIDDEN, ALLOWED),
 }
 PERSONAS = ["vic", "ed", "rita", "alice", "oscar", "gina"]
 
@@ -82,8 +89,11 @@ def test_service_permissions(people, prompt, action, persona, outcome):
     with pytest.raises(expected_error):
         run(user, prompt, people)
     if action not in ("deploy_protected", "rollback"):  # these set up data first
-        assert (Prompt.objects.count(), Version.objects.count(),
-                Deployment.objects.count()) == counts
+        assert (
+            Prompt.objects.count(),
+            Version.objects.count(),
+            Deployment.objects.count(),
+        ) == counts
 
 
 def test_an_editor_is_told_why_production_is_refused(people, prompt):
@@ -106,15 +116,22 @@ def test_production_needs_an_approval_from_someone_else(people, prompt):
 def test_a_later_request_for_changes_withdraws_an_approval(people, prompt):
     version = prompt.latest_version
     Comment.objects.create(version=version, author=people["rita"], body="ok", verdict="approve")
-    Comment.objects.create(version=version, author=people["rita"], body="no",
-                           verdict="request_changes")
+    Comment.objects.create(
+        version=version, author=people["rita"], body="no", verdict="request_changes"
+    )
     assert deployments.approvals(version) == 0
 
 
 def test_roles_are_mirrored_into_guardian(people):
     support = people["support"]
     assert [role_of(people[n], support) for n in PERSONAS] == [
-        "viewer", "editor", "reviewer", "admin", None, None]
+        "viewer",
+        "editor",
+        "reviewer",
+        "admin",
+        None,
+        None,
+    ]
     assert people["ed"].has_perm("accounts.edit_prompts", support)
     assert not people["vic"].has_perm("accounts.edit_prompts", support)
 

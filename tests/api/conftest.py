@@ -22,6 +22,7 @@ def client_with(raw: str | None) -> APIClient:
 def token_of(people):
     def make(username: str, **options) -> str:
         return tokens.issue(people[username], **options)[1]
+
     return make
 
 
@@ -37,7 +38,8 @@ def callers(people, prompt, token_of):
     accounts.grant_on_prompt(people["alice"], prompt, "gina", "editor")
     expired = token_of("alice")
     ApiToken.objects.filter(prefix=expired.split("_")[1]).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     revoked = token_of("alice")
     tokens.revoke(people["alice"], ApiToken.objects.get(prefix=revoked.split("_")[1]).pk)
     return {

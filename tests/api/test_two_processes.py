@@ -34,19 +34,38 @@ def database_url() -> str:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "false", "HTTPS": "false",
-           "ALLOWED_HOSTS": "127.0.0.1", "SECRET_KEY": os.environ["SECRET_KEY"]}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "false",
+        "HTTPS": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECRET_KEY": os.environ["SECRET_KEY"],
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "registry_site.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "registry_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
 def call(port: int, path: str, token: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}",
-                                                   "Content-Type": "application/json"},
+        f"http://127.0.0.1:{port}{path}",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         data=json.dumps(body).encode() if body is not None else None,
     )
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -34,17 +34,25 @@ def test_resolve_without_a_selector_uses_the_default_environment(people, prompt)
     with pytest.raises(NotFound) as caught:
         resolve.resolve(people["vic"], "support", "ticket-classifier")
     assert caught.value.code == "not_deployed"
-    Comment.objects.create(version=prompt.latest_version, author=people["rita"], body="ok",
-                           verdict="approve")
+    Comment.objects.create(
+        version=prompt.latest_version, author=people["rita"], body="ok", verdict="approve"
+    )
     deployments.deploy(people["rita"], prompt, env(prompt, "production"), prompt.latest_version)
     assert resolve.resolve(people["vic"], "support", "ticket-classifier").environment == (
-        "production")
+        "production"
+    )
 
 
-@pytest.mark.parametrize("selector", [
-    {"environment": "nope"}, {"version": 9}, {"label": "stable"}, {"version": "x"},
-    {"environment": "development", "version": 1},
-])
+@pytest.mark.parametrize(
+    "selector",
+    [
+        {"environment": "nope"},
+        {"version": 9},
+        {"label": "stable"},
+        {"version": "x"},
+        {"environment": "development", "version": 1},
+    ],
+)
 def test_resolve_refuses_what_does_not_exist(people, prompt, selector):
     with pytest.raises((NotFound, Invalid)):
         resolve.resolve(people["vic"], "support", "ticket-classifier", **selector)
@@ -60,8 +68,12 @@ def test_a_deploy_is_seen_at_once_despite_the_cache(people, prompt):
 def test_a_rename_and_an_archive_are_seen_at_once(people, prompt):
     assert resolved_number(people["vic"], environment="development") == 1
     services.update_prompt(people["ed"], prompt, slug="classifier")
-    assert resolve.resolve(people["vic"], "support", "classifier",
-                           environment="development").payload["slug"] == "classifier"
+    assert (
+        resolve.resolve(people["vic"], "support", "classifier", environment="development").payload[
+            "slug"
+        ]
+        == "classifier"
+    )
     services.archive_prompt(people["alice"], prompt)
     with pytest.raises(NotFound):
         resolved_number(people["vic"], environment="development")
@@ -86,11 +98,14 @@ def test_a_planned_deployment_goes_live_at_its_time_with_nothing_run(people, pro
 def test_a_cancelled_plan_never_goes_live(people, prompt):
     dev = env(prompt, "development")
     v2 = services.add_version(people["ed"], prompt, template="two {{ x }}")
-    planned = deployments.deploy(people["ed"], prompt, dev, v2,
-                                 when=timezone.now() + timedelta(hours=1))
+    planned = deployments.deploy(
+        people["ed"], prompt, dev, v2, when=timezone.now() + timedelta(hours=1)
+    )
     deployments.cancel(people["ed"], planned)
-    assert deployments.live_deployment(prompt, dev, timezone.now() + timedelta(hours=2)).version \
-        .number == 1
+    assert (
+        deployments.live_deployment(prompt, dev, timezone.now() + timedelta(hours=2)).version.number
+        == 1
+    )
     with pytest.raises(Conflict):
         deployments.cancel(people["ed"], planned)
 
@@ -118,22 +133,30 @@ def test_a_version_of_another_prompt_cannot_be_deployed(people, prompt):
 
 
 def test_render_fills_defaults_and_lists_every_missing_name(people, prompt):
-    answer = resolve.render(people["vic"], "support", "ticket-classifier",
-                            {"ticket_text": "help"}, environment="development")
-    assert answer == {"rendered": "Classify: help for Acme", "version": 1,
-                      "environment": "development"}
+    answer = resolve.render(
+        people["vic"],
+        "support",
+        "ticket-classifier",
+        {"ticket_text": "help"},
+        environment="development",
+    )
+    assert answer == {
+        "rendered": "Classify: help for Acme",
+        "version": 1,
+        "environment": "development",
+    }
     services.add_version(people["ed"], prompt, template="{{ a }} {{ b }} {{ c }}")
     with pytest.raises(Invalid) as caught:
         resolve.render(people["vic"], "support", "ticket-classifier", {"b": 1}, version=2)
-    assert (caught.value.code, caught.value.details["missing"]) == ("missing_variables",
-                                                                    ["a", "c"])
+    assert (caught.value.code, caught.value.details["missing"]) == ("missing_variables", ["a", "c"])
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deploys_and_rollbacks_leave_one_live_version(people, prompt):
     dev = env(prompt, "development")
-    versions = [services.add_version(people["ed"], prompt, template=f"v{i} {{{{ x }}}}")
-                for i in range(3)]
+    versions = [
+        services.add_version(people["ed"], prompt, template=f"v{i} {{{{ x }}}}") for i in range(3)
+    ]
     barrier = threading.Barrier(10)
     done: list[str] = []
 

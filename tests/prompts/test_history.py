@@ -13,20 +13,29 @@ def records(model, **filters):
 
 
 def test_creating_a_prompt_leaves_one_record(people):
-    p = services.create_prompt(people["ed"], people["support"], name="x", template="Hi",
-                               change_note="because")
+    p = services.create_prompt(
+        people["ed"], people["support"], name="x", template="Hi", change_note="because"
+    )
     [record] = records(Prompt, id=p.pk)
     assert (record.history_user, record.history_change_reason, record.history_type) == (
-        people["ed"], "because", "+")
+        people["ed"],
+        "because",
+        "+",
+    )
 
 
-@pytest.mark.parametrize("write, reason", [
-    (lambda p, u: services.add_version(u["ed"], p, template="B {{ x }}", change_note="tone"),
-     "tone"),
-    (lambda p, u: services.update_prompt(u["ed"], p, description="d", reason="docs"), "docs"),
-    (lambda p, u: services.update_prompt(u["ed"], p, slug="renamed"), "renamed to renamed"),
-    (lambda p, u: services.archive_prompt(u["alice"], p, reason="unused"), "unused"),
-])
+@pytest.mark.parametrize(
+    "write, reason",
+    [
+        (
+            lambda p, u: services.add_version(u["ed"], p, template="B {{ x }}", change_note="tone"),
+            "tone",
+        ),
+        (lambda p, u: services.update_prompt(u["ed"], p, description="d", reason="docs"), "docs"),
+        (lambda p, u: services.update_prompt(u["ed"], p, slug="renamed"), "renamed to renamed"),
+        (lambda p, u: services.archive_prompt(u["alice"], p, reason="unused"), "unused"),
+    ],
+)
 def test_each_prompt_write_leaves_one_record(people, prompt, write, reason):
     before = Prompt.history.filter(id=prompt.pk).count()
     write(prompt, people)
@@ -60,4 +69,5 @@ def test_a_role_change_leaves_one_membership_record(people):
     accounts.set_role(people["alice"], people["support"], "vic", "editor")
     new = records(Membership, id=m.pk)[before:]
     assert [(r.history_user, r.history_change_reason, r.role) for r in new] == [
-        (people["alice"], "role set to editor", "editor")]
+        (people["alice"], "role set to editor", "editor")
+    ]

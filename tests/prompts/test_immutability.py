@@ -32,14 +32,22 @@ def test_delete_is_refused(prompt):
 
 
 def test_a_raw_sql_update_is_refused_by_the_database(prompt):
-    with pytest.raises(DatabaseError, match="immutable"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE prompts_version SET template = %s", ["changed"])
+    with (
+        pytest.raises(DatabaseError, match="immutable"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE prompts_version SET template = %s", ["changed"])
     assert Version.objects.get(prompt=prompt, number=1).template.startswith("Classify")
 
 
 def test_an_update_of_any_single_column_is_refused_by_the_database(prompt):
-    with pytest.raises(DatabaseError, match="immutable"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE prompts_version SET change_note = 'x' WHERE id = %s",
-                           [prompt.latest_version_id])
+    with (
+        pytest.raises(DatabaseError, match="immutable"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE prompts_version SET change_note = 'x' WHERE id = %s",
+            [prompt.latest_version_id],
+        )

@@ -14,8 +14,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--team", help="limit the token to this team's slug")
-        parser.add_argument("--scope", action="append", choices=["read", "write", "deploy"],
-                            help="repeatable; default: read, write and deploy")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            choices=["read", "write", "deploy"],
+            help="repeatable; default: read, write and deploy",
+        )
         parser.add_argument("--expires-days", type=int)
         parser.add_argument("--name", default="", help="a label to recognize the token by")
 
@@ -29,12 +33,18 @@ class Command(BaseCommand):
             if team_obj is None:
                 raise CommandError(f"No team {team!r}.")
         try:
-            token, raw = tokens.issue(user, name=name or "issued by issue_token", scopes=scope,
-                                      team=team_obj, expires_days=expires_days)
+            token, raw = tokens.issue(
+                user,
+                name=name or "issued by issue_token",
+                scopes=scope,
+                team=team_obj,
+                expires_days=expires_days,
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         expiry = token.expires_at.isoformat() if token.expires_at else "never"
         self.stdout.write(
             f"Token {token.prefix} for {username}: scopes {', '.join(token.scopes)}; "
-            f"team {team or 'any'}; expires {expiry}. Store it now, it is not shown again:")
+            f"team {team or 'any'}; expires {expiry}. Store it now, it is not shown again:"
+        )
         self.stdout.write(raw)

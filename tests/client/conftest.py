@@ -1,0 +1,27 @@
+"""Fixtures for the client tests.
+
+The client package lives in registry_client/ and is not installed into the project's
+virtualenv, so its folder is put on sys.path here (``pip install ./registry_client``
+works too).
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "registry_client"))
+
+from tests.client.fakes import Clock, FakeRegistry  # noqa: E402
+
+
+@pytest.fixture
+def registry():
+    fake = FakeRegistry()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
