@@ -8,8 +8,10 @@ gina is granted one support prompt only.
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache as django_cache
+from rest_framework.test import APIClient
 
 from accounts import services as accounts
+from accounts import tokens
 from prompts import cache as prompt_cache
 from prompts import services, usage
 
@@ -82,3 +84,24 @@ def billing_prompt(people):
         template="Dear {{ customer }}, secret billing text",
         change_note="first",
     )
+
+
+def client_with(raw: str | None) -> APIClient:
+    client = APIClient()
+    if raw is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def token_of(people):
+    def make(username: str, **options) -> str:
+        return tokens.issue(people[username], **options)[1]
+
+    return make
+
+
+@pytest.fixture
+def as_user(token_of):
+    """as_user("ed") -> an API client acting with a full token of ed."""
+    return lambda username, **options: client_with(token_of(username, **options))

@@ -1,35 +1,14 @@
-"""API clients for every persona, each with a real token (or none, or a broken one)."""
+"""Every kind of caller of the permission matrix."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts import services as accounts
 from accounts import tokens
 from accounts.models import ApiToken
-
-
-def client_with(raw: str | None) -> APIClient:
-    client = APIClient()
-    if raw is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
-
-
-@pytest.fixture
-def token_of(people):
-    def make(username: str, **options) -> str:
-        return tokens.issue(people[username], **options)[1]
-
-    return make
-
-
-@pytest.fixture
-def as_user(token_of):
-    """as_user("ed") -> an API client acting with a full token of ed."""
-    return lambda username, **options: client_with(token_of(username, **options))
+from tests.conftest import client_with
 
 
 @pytest.fixture

@@ -1,0 +1,47 @@
+"""make run's demo data: two teams, every role, a dozen prompts with history."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import Membership, Team
+from prompts import resolve
+from prompts.models import Comment, Deployment, Prompt, Version
+
+
+def test_demo_data_loads_once_and_prints_how_to_sign_in(db, settings):
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert set(Team.objects.values_list("slug", flat=True)) == {"support", "growth"}
+    assert set(Membership.objects.values_list("role", flat=True)) == {
+        "viewer",
+        "editor",
+        "reviewer",
+        "admin",
+    }
+    assert Prompt.objects.count() >= 12
+    assert Version.objects.count() > Prompt.objects.count()
+    assert Deployment.objects.filter(environment__slug="production").count() >= 12
+    assert Comment.objects.exists()
+    assert "alice / alice-demo" in out.getvalue()
+    call_command("load_demo", stdout=StringIO())  # a second run changes nothing
+    assert Prompt.objects.count() == 12
+
+
+def test_the_demo_prompts_resolve_in_production(db, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=StringIO())
+    vic = get_user_model().objects.get(username="vic")
+    found = resolve.resolve(vic, "support", "ticket-classifier", environment="production")
+    assert found.payload["version"] == 3
+
+
+def test_demo_data_refuses_to_load_in_production(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("load_demo", stdout=StringIO())
