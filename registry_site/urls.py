@@ -7,6 +7,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("registry_site.api_urls")),
+    path("teams/", include("accounts.views")),
+    path("", include("prompts.views.browse")),
+    path("", include("prompts.views.editor")),
+    path("", include("prompts.views.inspect")),
 ]
 
 handler404 = errors_views.not_found

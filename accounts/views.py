@@ -1,0 +1,3 @@
+"""Team pages: members and roles, environments, tokens."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages: browse."""
+
+urlpatterns: list = []

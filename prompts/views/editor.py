@@ -1,0 +1,3 @@
+"""Pages: editor."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages: inspect."""
+
+urlpatterns: list = []
