@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.permissions import visible
-from prompts.models import Prompt
+from prompts.models import Prompt, Usage
 
 MAX_QUERY = 200
 
@@ -20,9 +22,17 @@ def find_prompts(
     tags: list[str] | None = None,
     team: str | None = None,
     archived: bool = False,
+    unused_days: int | None = None,
 ) -> QuerySet:
-    """Prompts ``user`` may see, matching every filter given, in a stable order."""
+    """Prompts ``user`` may see, matching every filter given, in a stable order.
+
+    ``unused_days``: only prompts nobody fetched in that many days (candidates to archive).
+    """
     prompts = visible(user, Prompt.objects.filter(archived_at__isnull=not archived))
+    if unused_days is not None:
+        since = timezone.now().date() - timedelta(days=unused_days)
+        fetched = Usage.objects.filter(day__gte=since).values("prompt_id")
+        prompts = prompts.exclude(pk__in=fetched)
     if team:
         prompts = prompts.filter(team__slug=team)
     if tags:

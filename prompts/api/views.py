@@ -15,7 +15,7 @@ from registry_site.api import ERRORS, Pages, RegistryView, checked
 from registry_site.errors import Immutable, Invalid
 from registry_site.throttling import FetchThrottle
 
-KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "archived"}
+KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "unused_days"}
 
 
 class PromptScoped(RegistryView):
@@ -38,6 +38,7 @@ class PromptList(RegistryView):
             OpenApiParameter("team", str),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
+            OpenApiParameter("unused_days", int, description="only prompts nobody fetched lately"),
         ],
         responses={200: s.PromptOut(many=True), **ERRORS},
     )
@@ -53,6 +54,7 @@ class PromptList(RegistryView):
             q=request.query_params.get("q"),
             tags=request.query_params.getlist("tag"),
             team=request.query_params.get("team"),
+            unused_days=_days(request.query_params.get("unused_days")),
         )
         pages = Pages()
         page = pages.paginate_queryset(prompts, request, view=self)
@@ -67,6 +69,16 @@ class PromptList(RegistryView):
         return Response(
             s.prompt_out(prompt, live_of([prompt])[prompt.pk]), status=status.HTTP_201_CREATED
         )
+
+
+def _days(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) <= 3650:
+        raise Invalid(
+            "unused_days is a whole number of days from 1 to 3650.", {"field": "unused_days"}
+        )
+    return int(raw)
 
 
 class PromptDetail(PromptScoped):

@@ -224,3 +224,14 @@ def test_usage_counts_who_fetches(ed, as_user, prompt):
         "development",
         3,
     )
+
+
+def test_unused_prompts_are_found(ed, as_user, prompt, people):
+    from prompts import usage
+
+    services.create_prompt(people["ed"], people["support"], name="Forgotten", template="x")
+    as_user("vic").get(f"{P}/resolve?environment=development")
+    usage.flush()
+    unused = ed.get("/api/v1/prompts?unused_days=30").json()["results"]
+    assert [p["slug"] for p in unused] == ["forgotten"]
+    assert ed.get("/api/v1/prompts?unused_days=abc").status_code == 400
