@@ -179,3 +179,21 @@ def test_inactive_users_may_do_nothing(people, prompt):
     ed.save()
     assert not can(ed, "view", prompt)
     assert visible(ed, Prompt.objects.all()).count() == 0
+
+
+def test_operators_create_teams_from_the_shell(people):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("create_team", "research", "Research", "--admin", "vic", stdout=StringIO())
+    from accounts.models import Team
+
+    team = Team.objects.get(slug="research")
+    assert role_of(people["vic"], team) == "admin"
+    assert team.environments.count() == 3
+    with pytest.raises(CommandError, match="exists"):
+        call_command("create_team", "research", "Again", "--admin", "vic", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("create_team", "x", "X", "--admin", "nobody", stdout=StringIO())
