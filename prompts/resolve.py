@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+import re
 from typing import Any
 
 from django.utils import timezone
 
+from accounts.models import SLUG_PATTERN
 from accounts.permissions import can
 from prompts import cache, templating
 from prompts.deployments import live_deployment, next_planned_at
@@ -47,6 +49,9 @@ def payload_of(version: Version, prompt: Prompt) -> dict:
     }
 
 
+SLUG = re.compile(SLUG_PATTERN)
+
+
 def _selector(environment: str | None, version: Any, label: str | None) -> str:
     given = [x for x in (environment, version, label) if x not in (None, "")]
     if len(given) > 1:
@@ -64,7 +69,7 @@ def _selector(environment: str | None, version: Any, label: str | None) -> str:
             raise Invalid("version is a positive integer.", {"field": "version"})
         return f"v:{number}"
     if environment not in (None, ""):
-        if not isinstance(environment, str) or len(environment) > 64:
+        if not isinstance(environment, str) or not SLUG.match(environment):
             raise Invalid("environment is an environment's slug.", {"field": "environment"})
         return f"env:{environment}"
     return "default"
@@ -79,6 +84,9 @@ def resolve(
     version: Any = None,
     label: str | None = None,
 ) -> Resolved:
+    if not (SLUG.match(team_slug) and SLUG.match(slug)):
+        # Not an address at all: answer before it becomes a cache key.
+        raise NotFound(f"No prompt {team_slug}/{slug}.")
     selector = _selector(environment, version, label)
     gen, pointer = cache.read_pointer(team_slug, slug, selector)
     if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):

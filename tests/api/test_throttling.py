@@ -2,15 +2,14 @@
 
 import pytest
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 P = "/api/v1/prompts/support/ticket-classifier"
 
 
 @pytest.fixture
 def tight(monkeypatch):
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "fetch": "3/min", "write": "2/min"}
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "fetch": "3/hour", "write": "2/hour"}
+    monkeypatch.setattr(api_settings, "DEFAULT_THROTTLE_RATES", rates)
 
 
 def test_resolve_is_throttled_per_token_with_retry_after(tight, as_user, prompt):
