@@ -121,23 +121,30 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL")
+CACHE_PREFIX = envstr("CACHE_PREFIX", "registry")
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": envstr("CACHE_PREFIX", "registry"),
-        }
+    _redis = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_PREFIX,
     }
+    CACHES = {"default": _redis, "throttle": _redis}
 else:
-    # Shared by every server process on this machine, so invalidation reaches them all.
     CACHES = {
+        # Shared by every server process on this machine, so invalidation reaches them all.
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            "KEY_PREFIX": envstr("CACHE_PREFIX", "registry"),
+            "KEY_PREFIX": CACHE_PREFIX,
             "OPTIONS": {"MAX_ENTRIES": 100_000},
-        }
+        },
+        # Throttle counters change on every request; without Redis each process keeps
+        # its own (a file write per request would cost more than the request itself).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "throttle",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
     }
 
 AUTHENTICATION_BACKENDS = [

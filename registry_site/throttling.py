@@ -8,7 +8,7 @@ higher the allowed rate — wrong for the fetch path, which services call consta
 
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
@@ -40,11 +40,12 @@ class _PerCaller(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{self.caller(request)}:{window}"
-        cache.add(key, 0, period + 1)
+        counters = caches["throttle"]
+        counters.add(key, 0, period + 1)
         try:
-            used = cache.incr(key)
+            used = counters.incr(key)
         except ValueError:  # the window's key expired between add and incr
-            cache.set(key, 1, period + 1)
+            counters.set(key, 1, period + 1)
             used = 1
         if used <= limit:
             return True

@@ -8,6 +8,7 @@ gina is granted one support prompt only.
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache as django_cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
@@ -20,6 +21,7 @@ from prompts import services, usage
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     django_cache.clear()
+    caches["throttle"].clear()
     prompt_cache.payloads.clear()
     usage.discard()
     yield
