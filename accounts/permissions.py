@@ -221,9 +221,20 @@ def prompts_granted(user: Any, action: str = "view") -> QuerySet:
 
 def _paths(model: type[Model]) -> tuple[str, str | None]:
     """How to reach (team id, prompt id) from a model, for filtering."""
-    from prompts.models import Comment, Deployment, Environment, Prompt, Review, Version
+    from prompts.models import (
+        Comment,
+        Deployment,
+        Environment,
+        Prompt,
+        Review,
+        SampleInput,
+        Usage,
+        Version,
+    )
 
     paths: dict[type[Model], tuple[str, str | None]] = {
+        SampleInput: ("prompt__team_id", "prompt_id"),
+        Usage: ("prompt__team_id", "prompt_id"),
         Team: ("pk", None),
         Environment: ("team_id", None),
         Prompt: ("team_id", "pk"),

@@ -2,7 +2,7 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from prompts.models import Comment, Deployment, Environment, Prompt, Review, Version
+from prompts.models import Comment, Deployment, Environment, Prompt, Review, SampleInput, Version
 from registry_site.admin_base import ReadOnlyAdmin, VisibleOnlyAdmin
 
 
@@ -73,3 +73,10 @@ class CommentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
 class ReviewAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     list_display = ["version", "status", "updated_at"]
     list_filter = ["status"]
+
+
+@admin.register(SampleInput)
+class SampleInputAdmin(ReadOnlyAdmin):
+    list_display = ["prompt", "name", "author", "updated_at"]
+    search_fields = ["name", "prompt__slug"]
+    list_select_related = ["prompt__team", "author"]

@@ -276,3 +276,29 @@ class Usage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.kind} {self.prompt_id} v{self.version_id}: {self.count}"
+
+
+class SampleInput(models.Model):
+    """A named set of variable values kept with a prompt, to try its versions with.
+
+    Written only through prompts.samples; no history: a sample is a working aid, not
+    part of what services fetch.
+    """
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="samples")
+    name = models.CharField(max_length=100)
+    values = models.JSONField(default=dict, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "name"], name="sample_name_unique_in_prompt"),
+        ]
+        ordering = ["prompt", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.prompt_id}: {self.name}"

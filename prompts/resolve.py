@@ -7,9 +7,9 @@ prompts/cache.py for why that can never be stale.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
-import re
 from typing import Any
 
 from django.utils import timezone

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -120,3 +120,18 @@ def checked(serializer_class: type, data: Any) -> dict:
 
 class RegistryView(APIView):
     throttle_classes = [WriteThrottle]
+
+
+def paginated(item: type) -> Any:
+    """The schema of a page of ``item``s: {count, next, previous, results}."""
+    from rest_framework import serializers
+
+    return inline_serializer(
+        name=f"Paginated{item.__name__.removesuffix('Out')}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )

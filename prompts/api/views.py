@@ -11,7 +11,7 @@ from prompts import deployments, diffing, resolve, review, services, usage
 from prompts.api import serializers as s
 from prompts.models import Version
 from prompts.search import find_prompts
-from registry_site.api import ERRORS, Pages, RegistryView, checked
+from registry_site.api import ERRORS, Pages, RegistryView, checked, paginated
 from registry_site.errors import Immutable, Invalid
 from registry_site.throttling import FetchThrottle
 
@@ -40,7 +40,7 @@ class PromptList(RegistryView):
             OpenApiParameter("page_size", int),
             OpenApiParameter("unused_days", int, description="only prompts nobody fetched lately"),
         ],
-        responses={200: s.PromptOut(many=True), **ERRORS},
+        responses={200: paginated(s.PromptOut), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         unknown = set(request.query_params) - KNOWN_LIST_PARAMS
@@ -111,7 +111,7 @@ class PromptRestore(PromptScoped):
 
 
 class VersionList(PromptScoped):
-    @extend_schema(responses={200: s.VersionOut(many=True), **ERRORS})
+    @extend_schema(responses={200: paginated(s.VersionOut), **ERRORS})
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         versions = (
@@ -205,7 +205,7 @@ class Render(PromptScoped):
 class DeploymentList(PromptScoped):
     @extend_schema(
         parameters=[OpenApiParameter("environment", str)],
-        responses={200: s.DeploymentOut(many=True), **ERRORS},
+        responses={200: paginated(s.DeploymentOut), **ERRORS},
     )
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)

@@ -99,15 +99,24 @@ def test_a_read_token_cannot_write_or_mint_wider_tokens(people, prompt):
 
 def test_a_write_token_mints_only_narrower_tokens(people):
     _, raw = tokens.issue(people["alice"], scopes=["read", "write"])
-    made = client(raw).post("/api/v1/tokens", {"scopes": ["read", "write", "deploy"]},
-                            format="json").json()
+    made = (
+        client(raw)
+        .post("/api/v1/tokens", {"scopes": ["read", "write", "deploy"]}, format="json")
+        .json()
+    )
     assert made["scopes"] == ["read", "write"]
 
 
-@pytest.mark.parametrize("options", [
-    {"scopes": ["admin"]}, {"scopes": "read"}, {"expires_days": 0}, {"expires_days": "x"},
-    {"name": "x" * 101},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"scopes": ["admin"]},
+        {"scopes": "read"},
+        {"expires_days": 0},
+        {"expires_days": "x"},
+        {"name": "x" * 101},
+    ],
+)
 def test_bad_token_options_are_refused(people, options):
     with pytest.raises(Invalid):
         tokens.issue(people["ed"], **options)
@@ -115,8 +124,11 @@ def test_bad_token_options_are_refused(people, options):
 
 def test_the_tokens_endpoint_shows_the_raw_value_once(as_user, people):
     alice = as_user("alice")
-    made = alice.post("/api/v1/tokens", {"name": "ci", "scopes": ["read"], "team": "support",
-                                         "expires_days": 30}, format="json")
+    made = alice.post(
+        "/api/v1/tokens",
+        {"name": "ci", "scopes": ["read"], "team": "support", "expires_days": 30},
+        format="json",
+    )
     assert made.status_code == 201
     body = made.json()
     assert body["token"].startswith("preg_") and body["team"] == "support"
@@ -128,8 +140,17 @@ def test_the_tokens_endpoint_shows_the_raw_value_once(as_user, people):
 
 def test_issue_token_prints_the_raw_token_on_its_last_line(people, prompt):
     out = StringIO()
-    call_command("issue_token", "vic", "--team", "support", "--scope", "read",
-                 "--expires-days", "7", stdout=out)
+    call_command(
+        "issue_token",
+        "vic",
+        "--team",
+        "support",
+        "--scope",
+        "read",
+        "--expires-days",
+        "7",
+        stdout=out,
+    )
     raw = out.getvalue().strip().splitlines()[-1]
     assert client(raw).get(P).status_code == 200
     token = ApiToken.objects.get(prefix=raw.split("_")[1])
@@ -144,8 +165,9 @@ def test_issue_token_defaults_to_every_scope(people):
     assert ApiToken.objects.get(prefix=raw.split("_")[1]).scopes == ["read", "write", "deploy"]
 
 
-@pytest.mark.parametrize("args", [["nobody"], ["ed", "--team", "nope"],
-                                  ["ed", "--expires-days", "0"]])
+@pytest.mark.parametrize(
+    "args", [["nobody"], ["ed", "--team", "nope"], ["ed", "--expires-days", "0"]]
+)
 def test_issue_token_fails_clearly(people, args):
     with pytest.raises(CommandError):
         call_command("issue_token", *args, stdout=StringIO())

@@ -34,6 +34,5 @@ def test_writes_have_their_own_budget_and_reads_are_free(tight, as_user, prompt)
     ed = as_user("ed")
     for _ in range(5):
         assert ed.get(P).status_code == 200
-    statuses = [ed.patch(P, {"description": f"d{i}"}, format="json").status_code
-                for i in range(3)]
+    statuses = [ed.patch(P, {"description": f"d{i}"}, format="json").status_code for i in range(3)]
     assert statuses == [200, 200, 429]
