@@ -41,6 +41,7 @@ class PromptList(RegistryView):
             OpenApiParameter("unused_days", int, description="only prompts nobody fetched lately"),
         ],
         responses={200: paginated(s.PromptOut), **ERRORS},
+        operation_id="prompts_list",
     )
     def get(self, request: Request) -> Response:
         unknown = set(request.query_params) - KNOWN_LIST_PARAMS
@@ -111,7 +112,7 @@ class PromptRestore(PromptScoped):
 
 
 class VersionList(PromptScoped):
-    @extend_schema(responses={200: paginated(s.VersionOut), **ERRORS})
+    @extend_schema(responses={200: paginated(s.VersionOut), **ERRORS}, operation_id="versions_list")
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         versions = (
