@@ -9,12 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.models import ROLE_ORDER, Membership, Team, slug_validator
+from accounts.models import (
+    ROLE_ORDER,
+    Membership,
+    Team,
+    TeamGroupObjectPermission,
+    slug_validator,
+)
 from accounts.permissions import (
     can,
     forget_grants_on_commit,
@@ -38,8 +45,16 @@ def role_group(team: Team, role: str) -> Group:
     """The guardian group of a team and role, holding that role's rights on the team."""
     group, created = Group.objects.get_or_create(name=f"team:{team.pk}:{role}")
     if created:
-        for codename in team_permissions(role):
-            assign_perm(f"accounts.{codename}", group, team)
+        # guardian's direct foreign-key rows, written at once (assign_perm does one
+        # lookup and insert per permission).
+        permissions = Permission.objects.filter(
+            content_type=ContentType.objects.get_for_model(Team),
+            codename__in=team_permissions(role),
+        )
+        TeamGroupObjectPermission.objects.bulk_create(
+            TeamGroupObjectPermission(group=group, permission=p, content_object=team)
+            for p in permissions
+        )
     return group
 
 

@@ -17,7 +17,7 @@ from prompts import templating
 from prompts.templating import RenderLimit, TemplateUnsafe
 
 HARMLESS = "Hello {{ name }}!"
-FAST = 2.0  # seconds; the deadline here is 0.5 s, leaving room for a busy machine
+FAST = 3.0  # seconds; the deadline here is 0.5 s, leaving room for a busy machine
 
 STATIC = [
     # Python internals through attributes.
