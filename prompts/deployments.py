@@ -89,16 +89,9 @@ def live_versions(prompts: list[Prompt], at: datetime | None = None) -> dict[int
 def approvals(version: Version) -> int:
     """Reviewers whose latest verdict on the version is approve; the author's own
     verdicts never count."""
-    latest: dict[int, str] = {}
-    verdicts = (
-        Comment.objects.filter(version=version)
-        .exclude(verdict="")
-        .exclude(author_id=version.author_id)
-        .order_by("created_at", "id")
-        .values_list("author_id", "verdict")
-    )
-    for author_id, verdict in verdicts:
-        latest[author_id] = verdict
+    from prompts.review import latest_verdicts
+
+    latest = latest_verdicts(version)
     return sum(1 for verdict in latest.values() if verdict == Comment.Verdict.APPROVE)
 
 

@@ -61,7 +61,7 @@ def status_after_verdicts(version: Version) -> str:
 def _status(version: Version, current: str) -> str:
     if current == ReviewStatus.DEPRECATED:
         return current
-    latest = set(_latest_verdicts(version).values())
+    latest = set(latest_verdicts(version).values())
     if Comment.Verdict.REQUEST_CHANGES in latest:
         return ReviewStatus.CHANGES_REQUESTED
     if Comment.Verdict.APPROVE in latest:
@@ -69,7 +69,7 @@ def _status(version: Version, current: str) -> str:
     return current
 
 
-def _latest_verdicts(version: Version) -> dict[int, str]:
+def latest_verdicts(version: Version) -> dict[int, str]:
     """{reviewer id: their latest verdict}, the author's own left out."""
     latest: dict[int, str] = {}
     verdicts = (
