@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from registry_site.commit import now_and_after_commit
 from registry_site.errors import Forbidden, Invalid, NotFound
 
 PREFIX = "preg"
+PREFIX_SHAPE = re.compile(r"[0-9a-f]{12}")
 CACHE_SECONDS = 300
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -166,8 +168,8 @@ def _load(prefix: str) -> TokenIdentity | None:
 def authenticate(raw: str) -> Any | None:
     """The user a raw token acts for (with ``registry_token`` set), or None."""
     parts = raw.split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[1]) > 16:
-        return None
+    if len(parts) != 3 or parts[0] != PREFIX or not PREFIX_SHAPE.fullmatch(parts[1]):
+        return None  # not a token of ours; never let it become a cache key
     prefix = parts[1]
     identity = cache.get(_cache_key(prefix))
     if identity is None:

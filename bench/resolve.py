@@ -364,12 +364,19 @@ def tail(log: Path, lines: int = 60) -> str:
         return "(no server log)"
 
 
-def server_cpu_seconds(master_pid: int) -> float | None:
-    """User + system CPU time used so far by gunicorn's master and workers (Linux).
+# CPU figures are read from /proc (Linux); elsewhere they are left out.
+HAVE_PROC = Path("/proc/stat").exists()
+TICK = os.sysconf("SC_CLK_TCK") if HAVE_PROC else 100
+
+
+def server_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU time used so far by gunicorn's master and workers.
 
     CPU per request is a steadier figure than rps when other jobs share the machine:
-    they slow the server down but do not make its requests cost more.
+    they slow the server down more than they make its requests cost.
     """
+    if not HAVE_PROC:
+        return 0.0
     try:
         children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
         ticks = 0
@@ -377,9 +384,17 @@ def server_cpu_seconds(master_pid: int) -> float | None:
             # Fields after the ")" closing the command name: utime and stime are 12th, 13th.
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return None  # no /proc (not Linux), or a worker just restarted
-    return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):  # a worker exiting just now
+        return 0.0
+    return ticks / TICK
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time all cores spent busy so far (anything but idle and I/O wait)."""
+    if not HAVE_PROC:
+        return 0.0
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICK
 
 
 def preflight(port: int, operations: list[Operation], log: Path) -> None:
@@ -429,7 +444,11 @@ class ClientResult:
     first_start: float = 0.0  # monotonic instants of one drive()
     last_end: float = 0.0
     seconds: float = 0.0  # measured time, summed over rounds
-    server_cpu: float | None = 0.0  # seconds of server CPU meanwhile; None: unknown
+    # CPU seconds spent meanwhile: by the server, by the load generator, by the machine.
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    machine_cpu: float = 0.0
+    cpu_window: float = 0.0  # wall seconds over which those were counted
 
     def add(self, other: ClientResult) -> None:
         self.latencies_ms += other.latencies_ms
@@ -438,10 +457,10 @@ class ClientResult:
         self.first_start = min(self.first_start or other.first_start, other.first_start)
         self.last_end = max(self.last_end, other.last_end)
         self.seconds += other.seconds
-        if self.server_cpu is None or other.server_cpu is None:
-            self.server_cpu = None
-        else:
-            self.server_cpu += other.server_cpu
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+        self.machine_cpu += other.machine_cpu
+        self.cpu_window += other.cpu_window
 
 
 def client_loop(
@@ -492,6 +511,7 @@ def client_process(
     # Ctrl-C goes to the whole process group; the parent alone handles it and
     # terminates these processes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cpu_at_start = time.process_time()
     result, lock = ClientResult(), threading.Lock()
     threads = [
         threading.Thread(target=client_loop, args=(port, op, start_at, stop_at, result, lock))
@@ -501,6 +521,7 @@ def client_process(
         t.start()
     for t in threads:
         t.join()
+    result.client_cpu = time.process_time() - cpu_at_start
     queue.put(result)
 
 
@@ -559,6 +580,8 @@ class PhaseFigures:
     error_kinds: dict[str, int]
     connects: int
     server_cpu_ms_per_request: float | None
+    # Share of all cores' time used by the server, the load generator and anything else.
+    cpu_share: dict[str, float]
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -586,9 +609,20 @@ def figures_of(op: Operation, result: ClientResult) -> PhaseFigures:
         error_kinds=dict(result.errors),
         connects=result.connects,
         server_cpu_ms_per_request=round(result.server_cpu * 1000 / len(latencies), 3)
-        if result.server_cpu is not None and latencies
+        if HAVE_PROC and latencies
         else None,
+        cpu_share=cpu_share(result) if HAVE_PROC else {},
     )
+
+
+def cpu_share(result: ClientResult) -> dict[str, float]:
+    available = max(result.cpu_window, 1e-9) * (os.cpu_count() or 1)
+    other = max(0.0, result.machine_cpu - result.server_cpu - result.client_cpu)
+    return {
+        "server": round(result.server_cpu / available, 3),
+        "load_generator": round(result.client_cpu / available, 3),
+        "other": round(other / available, 3),
+    }
 
 
 def machine(backend: Backend, args: argparse.Namespace, load_before: float) -> dict[str, str]:
@@ -669,6 +703,17 @@ def print_report(
         "connections opened: "
         + ", ".join(f"{p.operation} {p.connects} for {p.requests} requests" for p in phases)
     )
+    if HAVE_PROC:
+        print(
+            "CPU of all cores (server / load generator / other jobs): "
+            + ", ".join(
+                f"{p.operation} {p.cpu_share['server']:.0%} / {p.cpu_share['load_generator']:.0%}"
+                f" / {p.cpu_share['other']:.0%}"
+                for p in phases
+            )
+        )
+        if any(p.cpu_share["other"] > 0.1 for p in phases):
+            print("  other jobs took over 10% of the CPU: the figures are disturbed")
     if all(p.server_cpu_ms_per_request for p in phases):
         print(
             "server CPU per request: "
@@ -741,10 +786,12 @@ def measure(
     totals = {op.name: ClientResult() for op in ops}
     for _ in range(args.rounds):
         for op in ops:
-            cpu_before = server_cpu_seconds(server_pid)
+            server_before, machine_before = server_cpu_seconds(server_pid), machine_cpu_seconds()
+            began = time.monotonic()
             part = drive(port, op, args.clients, args.procs, share)
-            cpu_after = server_cpu_seconds(server_pid)
-            part.server_cpu = None if None in (cpu_before, cpu_after) else cpu_after - cpu_before
+            part.cpu_window = time.monotonic() - began
+            part.server_cpu = server_cpu_seconds(server_pid) - server_before
+            part.machine_cpu = machine_cpu_seconds() - machine_before
             totals[op.name].add(part)
     return [figures_of(op, totals[op.name]) for op in ops]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -128,7 +128,7 @@ class TokenList(RegistryView):
 
 
 class TokenDetail(RegistryView):
-    @extend_schema(responses={204: None, 404: OpenApiResponse(description="not yours")})
+    @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request: Request, token_id: int) -> Response:
         tokens.revoke(request.user, token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -43,7 +43,7 @@ class MessageSerializer(serializers.Serializer):
 
 
 class VersionIn(serializers.Serializer):
-    template = Text(required=False, max_length=1_000_000)
+    template = Text(required=False, max_length=100_000)
     messages = serializers.ListField(child=serializers.DictField(), required=False, max_length=200)
     variables = serializers.ListField(child=serializers.DictField(), required=False, max_length=200)
     config = serializers.DictField(required=False)

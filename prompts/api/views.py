@@ -137,7 +137,9 @@ class VersionDetail(PromptScoped):
         version = services.find_version(self.prompt(request, team, slug), number)
         return Response(s.version_out(version))
 
-    @extend_schema(request=None, responses={405: OpenApiResponse(description="immutable")})
+    @extend_schema(
+        request=None, responses={405: OpenApiResponse(description="immutable"), **ERRORS}
+    )
     def put(self, request: Request, team: str, slug: str, number: int) -> Response:
         self.prompt(request, team, slug)
         raise Immutable("Versions are immutable: add a new version instead.")
