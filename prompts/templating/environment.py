@@ -217,8 +217,13 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         state = _state()
         if not hasattr(obj, "__self__"):
-            # Macros, range(), dict(), namespace(): their own work is guarded already.
-            return super().call(context, obj, *args, **kwargs)
+            # Macros, range(), dict(), namespace(): their own work is guarded already,
+            # their nesting is counted here.
+            state.enter_call()
+            try:
+                return super().call(context, obj, *args, **kwargs)
+            finally:
+                state.depth -= 1
         args = _check_method_call(state, obj, args, kwargs)
         return state.result(super().call(context, obj, *args, **kwargs), obj)
 

@@ -45,6 +45,7 @@ class _RenderState:
     produced: int = 0
     allocated: int = 0
     iterations: int = 0
+    depth: int = 0
 
     @classmethod
     def from_settings(cls) -> _RenderState:
@@ -109,6 +110,16 @@ class _RenderState:
         self.charge(len(value) * _ITEM_COST if isinstance(value, list | tuple) else len(value))
         return value
 
+    def enter_call(self) -> None:
+        """Macro and loop calls nest; stop them long before Python's own recursion limit,
+        whose C stack may be smaller than it assumes in a server's worker thread."""
+        self.depth += 1
+        if self.depth > MAX_CALL_DEPTH:
+            raise RenderLimit(
+                f"The template nests macro or loop calls more than {MAX_CALL_DEPTH} deep.",
+                {"limit": "recursion", "max": MAX_CALL_DEPTH},
+            )
+
     def tick(self) -> None:
         self.iterations += 1
         if self.iterations > _MAX_ITERATIONS:
@@ -119,6 +130,8 @@ class _RenderState:
         if not self.iterations & 63:
             self.check_time()
 
+
+MAX_CALL_DEPTH = 50
 
 _LOCAL = threading.local()
 

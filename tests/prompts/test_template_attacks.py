@@ -389,3 +389,13 @@ def test_renders_in_other_threads_are_not_affected_by_an_attack(clean_afterwards
         )
     worker.join()
     assert results == ["Hello Bo!"] * 20
+
+
+def test_macro_nesting_is_stopped_long_before_the_stack_runs_out(clean_afterwards):
+    # A worker thread's C stack can be smaller than Python's recursion limit assumes.
+    source = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"
+    with pytest.raises(RenderLimit) as caught:
+        templating.render_text(source, {})
+    assert caught.value.details == {"limit": "recursion", "max": 50}
+    nested = "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{% endif %}x{% endmacro %}{{ f(40) }}"
+    assert templating.render_text(nested, {}) == "x" * 41
