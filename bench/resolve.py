@@ -193,8 +193,7 @@ def _postgres_admin(url: str) -> tuple[str, str]:
     """(database name, address of the same server's maintenance database)."""
     parts = urllib.parse.urlsplit(url)
     name = urllib.parse.unquote(parts.path.lstrip("/"))
-    scheme = "postgresql"
-    return name, urllib.parse.urlunsplit((scheme, parts.netloc, "/postgres", parts.query, ""))
+    return name, urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
 
 
 def redis_version(url: str) -> str:
