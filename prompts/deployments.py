@@ -20,6 +20,7 @@ from prompts import cache
 from prompts.models import Comment, Deployment, Environment, Prompt, Version
 from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
 from registry_site.history import attribute
+from webhooks import events
 
 
 def live_deployment(
@@ -152,7 +153,28 @@ def _record(
     reason = note or f"{kind} version {version.number} to {environment.slug}"
     attribute(deployment, actor, reason).save()
     cache.forget_prompt_on_commit(prompt)
+    if not planned:
+        announce(deployment)
     return deployment
+
+
+def announce(deployment: Deployment) -> None:
+    """Queue the event of a deployment that is live now (at once, or when a planned one
+    is materialized)."""
+    kind = (
+        events.DEPLOYMENT_ROLLED_BACK
+        if deployment.kind == Deployment.Kind.ROLLBACK
+        else events.DEPLOYMENT_ACTIVATED
+    )
+    events.emit(
+        kind,
+        team=deployment.prompt.team,
+        actor=deployment.actor,
+        prompt=deployment.prompt,
+        version=deployment.version,
+        environment=deployment.environment,
+        data={"deployment": deployment.pk, "note": deployment.note},
+    )
 
 
 def deploy(

@@ -22,6 +22,7 @@ from prompts.models import Comment, Review, ReviewStatus, Version
 from prompts.services import _check_text, _lock, _with_retry
 from registry_site.errors import Conflict, Forbidden, Invalid
 from registry_site.history import attribute
+from webhooks import events
 
 BODY_LIMIT = 10_000
 NOTE_LIMIT = 2_000
@@ -148,6 +149,11 @@ def _check_line(version: Version, line: Any) -> int | None:
 # ---------------------------------------------------------------------- writes
 
 
+def _emit(kind: str, actor: Any, version: Version, data: dict) -> None:
+    prompt = version.prompt
+    events.emit(kind, team=prompt.team, actor=actor, prompt=prompt, version=version, data=data)
+
+
 def _review_of(version: Version) -> Review:
     """The version's Review row, or a new unsaved one for a draft. Callers hold the prompt
     lock, so two writers never both create it."""
@@ -177,7 +183,9 @@ def request_review(actor: Any, version: Version, note: str = "") -> Review:
             raise Conflict(f"Version {version.number} is deprecated.", {"reason": "deprecated"})
         review.requested_by = actor
         reason = f"review requested: {note}" if note else "review requested"
-        return _save_review(review, actor, ReviewStatus.IN_REVIEW, reason)
+        saved = _save_review(review, actor, ReviewStatus.IN_REVIEW, reason)
+        _emit(events.REVIEW_REQUESTED, actor, version, {"note": note})
+        return saved
 
     return _with_retry(write)
 
@@ -235,6 +243,8 @@ def add_comment(
         attribute(comment, actor, reason).save()
         review = _review_of(version)
         _save_review(review, actor, _status(version, review.status), reason)
+        data = {"verdict": comment.verdict, "status": review.status, "comment": comment.pk}
+        _emit(events.REVIEW_VERDICT, actor, version, data)
         return comment
 
     return _with_retry(write)

@@ -25,6 +25,7 @@ from prompts import cache, templating
 from prompts.models import Environment, Prompt, PromptAddress, Version
 from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
+from webhooks import events
 
 T = TypeVar("T")
 
@@ -312,6 +313,7 @@ def create_prompt(
         prompt.skip_history_when_saving = True
         prompt.save(update_fields=["latest_version"])
         del prompt.skip_history_when_saving
+        events.emit(events.VERSION_CREATED, team=team, actor=actor, prompt=prompt, version=version)
         if environment is not None:
             from prompts.deployments import deploy
 
@@ -357,6 +359,9 @@ def add_version(
         locked.updated_at = version.created_at
         attribute(locked, actor, change_note or f"version {version.number} added")
         locked.save(update_fields=["latest_version", "updated_at"])
+        events.emit(
+            events.VERSION_CREATED, team=locked.team, actor=actor, prompt=locked, version=version
+        )
         if environment is not None:
             from prompts.deployments import deploy
 
@@ -438,6 +443,8 @@ def _set_archived(actor: Any, prompt: Prompt, when: Any, reason: str) -> Prompt:
         locked.updated_at = timezone.now()
         attribute(locked, actor, reason)
         locked.save(update_fields=["archived_at", "updated_at"])
+        if when is not None:
+            events.emit(events.PROMPT_ARCHIVED, team=locked.team, actor=actor, prompt=locked)
         return locked
 
     updated = _with_retry(write)
