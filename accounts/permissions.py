@@ -95,9 +95,10 @@ def _token_allows(user: Any, action: str, team_id: int) -> bool:
     return SCOPE_OF_ACTION[action] in token.scopes
 
 
-def can(user: Any, action: str, obj: Model | None = None) -> bool:
+def can(user: Any, action: str, obj: Model | None = None, *, known: dict | None = None) -> bool:
     """May ``user`` do ``action`` on ``obj``? Actions: view, edit, deploy, review, admin,
-    and create_team (no object)."""
+    and create_team (no object). ``known``: cache entries the caller already read,
+    including those of ``grant_keys(user)``, so the check costs no round trip of its own."""
     if not _active(user):
         return False
     if action == "create_team":
@@ -113,9 +114,10 @@ def can(user: Any, action: str, obj: Model | None = None) -> bool:
     if user.is_superuser:
         return True
     team_perm, prompt_perm = ACTIONS[action]
-    if team_perm in _team_codenames(user, team_id):
+    grants = _grants(user, known)
+    if team_perm in grants["teams"].get(team_id, set()):
         return True
-    return prompt_id is not None and prompt_perm in _prompt_codenames(user, prompt_id)
+    return prompt_id is not None and prompt_perm in grants["prompts"].get(prompt_id, set())
 
 
 def role_of(user: Any, team: Team) -> str | None:
@@ -133,19 +135,21 @@ def _team_codenames(user: Any, team_id: int) -> set[str]:
     return _grants(user)["teams"].get(team_id, set())
 
 
-def _prompt_codenames(user: Any, prompt_id: int) -> set[str]:
-    return _grants(user)["prompts"].get(prompt_id, set())
+def grant_keys(user: Any) -> list[str]:
+    """The cache keys of a user's rights: a hot path reads them together with its own
+    keys in one round trip and hands them to ``can(..., known=...)``."""
+    return [f"aclgen:{user.pk}", f"acl:{user.pk}"] if _active(user) else []
 
 
-def _grants(user: Any) -> dict[str, dict[int, set[str]]]:
+def _grants(user: Any, known: dict | None = None) -> dict[str, dict[int, set[str]]]:
     """All of a user's object permissions: {"teams": {id: codenames}, "prompts": {...}}.
 
     Kept in the shared cache beside a generation token that every change of the user's
     rights replaces after commit (see forget_grants_on_commit); both are read in one
     round trip, so a warm check reads no table and a changed role counts at once.
     """
-    gen_key, key = f"aclgen:{user.pk}", f"acl:{user.pk}"
-    found = cache.get_many([gen_key, key])
+    gen_key, key = grant_keys(user)
+    found = known if known is not None and gen_key in known else cache.get_many([gen_key, key])
     gen, grants = found.get(gen_key), found.get(key)
     if grants is not None and grants["gen"] == gen:
         return grants

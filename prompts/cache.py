@@ -35,16 +35,19 @@ def generation_key(team_slug: str) -> str:
     return f"gen:{team_slug}"
 
 
-def read_pointer(team_slug: str, slug: str, selector: str) -> tuple[Any, dict | None]:
-    """(the team's current generation, the pointer if still valid) in one round trip."""
+def read_pointer(
+    team_slug: str, slug: str, selector: str, also: list[str] = ()
+) -> tuple[Any, dict | None, dict]:
+    """(the team's current generation, the pointer if still valid, every entry read) in
+    one round trip; ``also`` names more keys the caller needs read in the same trip."""
     gen_key = generation_key(team_slug)
     key = pointer_key(team_slug, slug, selector)
-    found = cache.get_many([gen_key, key])
+    found = cache.get_many([gen_key, key, *also])
     gen = found.get(gen_key)
     pointer = found.get(key)
     if pointer is None or pointer.get("gen") != gen:
-        return gen, None
-    return gen, pointer
+        return gen, None, found
+    return gen, pointer, found
 
 
 def write_pointer(team_slug: str, slug: str, selector: str, pointer: dict, seconds: float) -> None:

@@ -1,8 +1,8 @@
 """What services ask on every request: which version is live, and its rendering.
 
-The warm path reads two cache entries in one round trip (the team's generation and
-the address's pointer) and the version payload from this process's memory; see
-prompts/cache.py for why that can never be stale.
+The warm path reads four cache entries in one round trip (the team's generation, the
+address's pointer and the caller's rights with their generation) and the version
+payload from this process's memory; see prompts/cache.py for why that can never be stale.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN
-from accounts.permissions import can
+from accounts.permissions import can, grant_keys
 from prompts import cache, templating
 from prompts.deployments import live_deployment, next_planned_at
 from prompts.models import Prompt, Version
@@ -88,10 +88,11 @@ def resolve(
         # Not an address at all: answer before it becomes a cache key.
         raise NotFound(f"No prompt {team_slug}/{slug}.")
     selector = _selector(environment, version, label)
-    gen, pointer = cache.read_pointer(team_slug, slug, selector)
+    # The caller's rights ride along with the pointer: one round trip for both.
+    gen, pointer, found = cache.read_pointer(team_slug, slug, selector, grant_keys(user))
     if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
         stub = Prompt(pk=pointer["prompt_id"], team_id=pointer["team_id"])
-        if not can(user, "view", stub):
+        if not can(user, "view", stub, known=found):
             raise NotFound(f"No prompt {team_slug}/{slug}.")
         payload = cache.payloads.get(pointer["version_id"])
         if payload is not None:

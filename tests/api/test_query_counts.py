@@ -24,6 +24,37 @@ def test_a_warm_resolve_reads_no_table(as_user, prompt):
     assert queries_of(lambda: vic.get(f"{P}/resolve?label=latest")) == 0
 
 
+def test_a_warm_resolve_makes_two_shared_cache_round_trips(as_user, prompt, monkeypatch):
+    """The token's identity, then the pointer together with the caller's rights. (A
+    file cache's get_many reads key by key; only the caller's calls count here.)"""
+    from django.core.cache import caches
+
+    vic = as_user("vic", scopes=["read"])
+    vic.get(f"{P}/resolve?environment=development")
+    backend = type(caches["default"])
+    calls: list[str] = []
+    depth = [0]
+
+    def counted(name):
+        original = getattr(backend, name)
+
+        def call(self, *args, **kwargs):
+            if depth[0] == 0:
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(backend, name, call)
+
+    counted("get")
+    counted("get_many")
+    assert vic.get(f"{P}/resolve?environment=development").status_code == 200
+    assert calls == ["get", "get_many"]
+
+
 def test_a_warm_render_reads_no_table(as_user, prompt):
     vic = as_user("vic", scopes=["read"])
     body = {"variables": {"ticket_text": "x"}, "environment": "development"}
