@@ -125,7 +125,7 @@ REDIS_URL = envstr("REDIS_URL")
 CACHE_PREFIX = envstr("CACHE_PREFIX", "registry")
 if REDIS_URL:
     _redis = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "registry_site.redis_cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": CACHE_PREFIX,
     }
@@ -231,3 +231,10 @@ SPECTACULAR_SETTINGS = {
 # Usage counts are written in batches: every N seconds or N buckets, whichever first.
 REGISTRY_USAGE_SECONDS = envint("USAGE_FLUSH_SECONDS", 10, minimum=1)
 REGISTRY_USAGE_BATCH = envint("USAGE_FLUSH_BUCKETS", 1000, minimum=1)
+
+# Webhook deliveries (webhooks/delivery.py): a failed attempt is retried after
+# WEBHOOK_BACKOFF seconds, then twice as long each time (at most 6 hours), until
+# WEBHOOK_MAX_ATTEMPTS attempts have failed; each attempt waits WEBHOOK_TIMEOUT seconds.
+WEBHOOK_BACKOFF = envint("WEBHOOK_BACKOFF_SECONDS", 30, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_TIMEOUT = envint("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)

@@ -40,13 +40,7 @@ class _PerCaller(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{self.caller(request)}:{window}"
-        counters = caches["throttle"]
-        counters.add(key, 0, period + 1)
-        try:
-            used = counters.incr(key)
-        except ValueError:  # the window's key expired between add and incr
-            counters.set(key, 1, period + 1)
-            used = 1
+        used = _count(caches["throttle"], key, period + 1)
         if used <= limit:
             return True
         self.wait_seconds = (window + 1) * period - now
@@ -54,6 +48,17 @@ class _PerCaller(BaseThrottle):
 
     def wait(self) -> float | None:
         return self.wait_seconds
+
+
+def _count(counters, key: str, seconds: int) -> int:
+    if hasattr(counters, "count_in_window"):  # Redis: one round trip
+        return counters.count_in_window(key, seconds)
+    counters.add(key, 0, seconds)
+    try:
+        return counters.incr(key)
+    except ValueError:  # the window's key expired between add and incr
+        counters.set(key, 1, seconds)
+        return 1
 
 
 class FetchThrottle(_PerCaller):
