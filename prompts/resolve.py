@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN
-from accounts.permissions import can, grant_keys
+from accounts.permissions import can_in, grant_keys
 from prompts import cache, templating
 from prompts.deployments import live_deployment, next_planned_at
 from prompts.models import Prompt, Version
@@ -91,8 +91,7 @@ def resolve(
     # The caller's rights ride along with the pointer: one round trip for both.
     gen, pointer, found = cache.read_pointer(team_slug, slug, selector, grant_keys(user))
     if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
-        stub = Prompt(pk=pointer["prompt_id"], team_id=pointer["team_id"])
-        if not can(user, "view", stub, known=found):
+        if not can_in(user, "view", pointer["team_id"], pointer["prompt_id"], found):
             raise NotFound(f"No prompt {team_slug}/{slug}.")
         payload = cache.payloads.get(pointer["version_id"])
         if payload is not None:
