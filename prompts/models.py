@@ -145,8 +145,39 @@ class Review(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
 
+    class Meta:
+        # "Waiting for me" looks for versions in review across every team one may review.
+        indexes = [models.Index(fields=["status"], name="review_status")]
+
     def __str__(self) -> str:
         return f"{self.version} {self.status}"
+
+
+class ReviewRequest(models.Model):
+    """A reviewer asked by name to review a version. Asking again renews ``requested_at``:
+    a verdict given before it no longer answers the request. Who asked, and why, is also
+    in the history of the version's Review."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="review_requests")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "reviewer"], name="one_review_request_per_reviewer"
+            ),
+        ]
+        indexes = [models.Index(fields=["reviewer", "version"], name="review_request_reviewer")]
+        ordering = ["version", "reviewer__username"]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} asked to review {self.version_id}"
 
 
 class Environment(models.Model):
@@ -231,6 +262,8 @@ class Comment(models.Model):
     line = models.PositiveIntegerField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by review.edit_comment; the earlier texts are in the comment's history.
+    edited_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
