@@ -14,7 +14,6 @@ its scopes and team; it never widens them.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.core.cache import cache
@@ -22,6 +21,7 @@ from django.db.models import Model, Q, QuerySet
 
 from accounts.models import Role, Team, TeamGroupObjectPermission, TeamUserObjectPermission
 from registry_site.commit import now_and_after_commit
+from registry_site.memo import Memo, ensure_generation, new_generation
 
 # action -> (permission on the team, permission on a single prompt)
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -40,9 +40,11 @@ ROLE_ACTIONS: dict[str, list[str]] = {
     Role.ADMIN: ["view", "edit", "deploy", "review", "admin"],
 }
 
-# Which token scope an action needs.
 GRANTS_SECONDS = 3600
+# Rights of recent users, held in this process; trusted only under their generation.
+_held = Memo(4096)
 
+# Which token scope an action needs.
 SCOPE_OF_ACTION = {
     "view": "read",
     "edit": "write",
@@ -145,30 +147,46 @@ def _team_codenames(user: Any, team_id: int) -> set[str]:
 
 def grant_keys(user: Any) -> list[str]:
     """The cache keys of a user's rights: a hot path reads them together with its own
-    keys in one round trip and hands them to ``can(..., known=...)``."""
-    return [f"aclgen:{user.pk}", f"acl:{user.pk}"] if _active(user) else []
+    keys in one round trip and hands them to ``can_in(..., known=...)``. With the rights
+    already held in this process, only their generation is read."""
+    if not _active(user):
+        return []
+    gen_key, key = _grant_keys(user)
+    return [gen_key] if _held.get(key) is not None else [gen_key, key]
+
+
+def _grant_keys(user: Any) -> tuple[str, str]:
+    return f"aclgen:{user.pk}", f"acl:{user.pk}"
 
 
 def _grants(user: Any, known: dict | None = None) -> dict[str, dict[int, set[str]]]:
     """All of a user's object permissions: {"teams": {id: codenames}, "prompts": {...}}.
 
-    Kept in the shared cache beside a generation token that every change of the user's
-    rights replaces after commit (see forget_grants_on_commit); both are read in one
-    round trip, so a warm check reads no table and a changed role counts at once.
+    Kept in the shared cache (and in this process) under a generation token that every
+    change of the user's rights replaces after commit (see forget_grants_on_commit); a
+    warm check reads the token alone, no table, and a changed role counts at once.
     """
-    gen_key, key = grant_keys(user)
-    found = known if known is not None and gen_key in known else cache.get_many([gen_key, key])
-    gen, grants = found.get(gen_key), found.get(key)
-    if grants is not None and grants["gen"] == gen:
-        return grants
+    gen_key, key = _grant_keys(user)
+    if known is None or gen_key not in known:
+        known = cache.get_many(grant_keys(user))
+    gen = known.get(gen_key)
+    if gen is not None:
+        held = _held.get(key)
+        if held is not None and held["gen"] == gen:
+            return held
+        shared = known[key] if key in known else cache.get(key)
+        if shared is not None and shared["gen"] == gen:
+            _held.put(key, shared)
+            return shared
     grants = {
-        "gen": gen,
+        "gen": gen if gen is not None else ensure_generation(gen_key),
         "teams": _load_grants(user, TeamGroupObjectPermission, TeamUserObjectPermission),
     }
     from prompts.models import PromptGroupObjectPermission, PromptUserObjectPermission
 
     grants["prompts"] = _load_grants(user, PromptGroupObjectPermission, PromptUserObjectPermission)
     cache.set(key, grants, GRANTS_SECONDS)
+    _held.put(key, grants)
     return grants
 
 
@@ -187,8 +205,8 @@ def _load_grants(user: Any, by_group_model: Any, direct_model: Any) -> dict[int,
 
 def forget_grants_on_commit(user: Any) -> None:
     """After commit, the user's cached rights are no longer trusted."""
-    key = f"aclgen:{user.pk}"
-    now_and_after_commit(lambda: cache.set(key, uuid.uuid4().hex, None))
+    gen_key, _ = _grant_keys(user)
+    now_and_after_commit(lambda: new_generation(gen_key))
 
 
 def teams_where(user: Any, action: str = "view") -> QuerySet:
@@ -292,37 +310,6 @@ def visible(user: Any, queryset: QuerySet, action: str = "view") -> QuerySet:
             **{f"{team_path}__in": Prompt.objects.filter(pk__in=granted).values("team_id")}
         )
     return queryset.filter(condition)
-
-
-def people_who_may(action: str, obj: Model) -> QuerySet:
-    """The active users who may do ``action`` on ``obj`` through a team role or a grant
-    on its prompt (superusers only where they hold one): the people a form may offer,
-    e.g. the reviewers one can ask. One query, as a subquery over guardian's tables."""
-    from django.contrib.auth import get_user_model
-
-    from prompts.models import PromptGroupObjectPermission, PromptUserObjectPermission
-
-    team_id, prompt_id = _scope(obj)
-    team_perm, prompt_perm = ACTIONS[action]
-    groups = TeamGroupObjectPermission.objects.filter(
-        content_object_id=team_id, permission__codename=team_perm
-    ).values("group_id")
-    direct = TeamUserObjectPermission.objects.filter(
-        content_object_id=team_id, permission__codename=team_perm
-    ).values("user_id")
-    condition = Q(groups__in=groups) | Q(pk__in=direct)
-    if prompt_id is not None:
-        condition |= Q(
-            groups__in=PromptGroupObjectPermission.objects.filter(
-                content_object_id=prompt_id, permission__codename=prompt_perm
-            ).values("group_id")
-        ) | Q(
-            pk__in=PromptUserObjectPermission.objects.filter(
-                content_object_id=prompt_id, permission__codename=prompt_perm
-            ).values("user_id")
-        )
-    users = get_user_model().objects
-    return users.filter(is_active=True, pk__in=users.filter(condition).values("pk"))
 
 
 def people_who_may(action: str, obj: Model) -> QuerySet:

@@ -10,19 +10,20 @@ Keys:
 A pointer is trusted only while its ``gen`` equals the team's current token, read in
 the same round trip. A reader that raced a writer stores a pointer tagged with the
 token it saw before reading the database, so it can never outlive the writer's
-replacement of the token: no stale answer, whatever the number of processes.
+replacement of the token: no stale answer, whatever the number of processes. A team
+without a token (never written, or evicted) gets a new one before anything is cached
+for it, so a lost token never makes old pointers valid again. Each process also keeps
+the pointers it used (``pointers``), so a warm resolve reads the token, not the pointer.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections import OrderedDict
-from threading import Lock
 from typing import Any
 
 from django.core.cache import cache
 
 from registry_site.commit import now_and_after_commit
+from registry_site.memo import Memo, ensure_generation, new_generation
 
 POINTER_SECONDS = 24 * 3600
 
@@ -38,24 +39,38 @@ def generation_key(team_slug: str) -> str:
 def read_pointer(
     team_slug: str, slug: str, selector: str, also: list[str] = ()
 ) -> tuple[Any, dict | None, dict]:
-    """(the team's current generation, the pointer if still valid, every entry read) in
-    one round trip; ``also`` names more keys the caller needs read in the same trip."""
+    """(the team's current generation or None, the pointer if still valid, every entry
+    read) in one round trip; ``also`` names more keys the caller needs read in that trip.
+    A pointer this process already holds is checked against the generation alone."""
     gen_key = generation_key(team_slug)
     key = pointer_key(team_slug, slug, selector)
-    found = cache.get_many([gen_key, key, *also])
+    mine = pointers.get(key)
+    found = cache.get_many([gen_key, *also] if mine is not None else [gen_key, key, *also])
     gen = found.get(gen_key)
-    pointer = found.get(key)
+    if gen is None:
+        return None, None, found
+    if mine is not None and mine["gen"] == gen:
+        return gen, mine, found
+    pointer = found[key] if key in found else (cache.get(key) if mine is not None else None)
     if pointer is None or pointer.get("gen") != gen:
         return gen, None, found
+    pointers.put(key, pointer)
     return gen, pointer, found
 
 
+def current_generation(team_slug: str, gen: Any) -> str:
+    """``gen`` as read, or a new one if the team had none (then nothing cached is valid)."""
+    return gen if gen is not None else ensure_generation(generation_key(team_slug))
+
+
 def write_pointer(team_slug: str, slug: str, selector: str, pointer: dict, seconds: float) -> None:
-    cache.set(pointer_key(team_slug, slug, selector), pointer, max(1, int(seconds)))
+    key = pointer_key(team_slug, slug, selector)
+    cache.set(key, pointer, max(1, int(seconds)))
+    pointers.put(key, pointer)
 
 
 def forget_team(team_slug: str) -> None:
-    cache.set(generation_key(team_slug), uuid.uuid4().hex, None)
+    new_generation(generation_key(team_slug))
 
 
 def forget_prompt_on_commit(prompt: Any) -> None:
@@ -74,35 +89,24 @@ class _Payloads:
     Versions never change, so neither copy can be stale."""
 
     def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self.items: OrderedDict[int, dict] = OrderedDict()
-        self.lock = Lock()
+        self.memo = Memo(size)
 
     def get(self, version_id: int) -> dict | None:
-        with self.lock:
-            payload = self.items.get(version_id)
+        payload = self.memo.get(version_id)
+        if payload is None:
+            payload = cache.get(f"ver:{version_id}")
             if payload is not None:
-                self.items.move_to_end(version_id)
-                return payload
-        payload = cache.get(f"ver:{version_id}")
-        if payload is not None:
-            self._keep(version_id, payload)
+                self.memo.put(version_id, payload)
         return payload
 
     def put(self, version_id: int, payload: dict) -> None:
         cache.set(f"ver:{version_id}", payload, None)
-        self._keep(version_id, payload)
-
-    def _keep(self, version_id: int, payload: dict) -> None:
-        with self.lock:
-            self.items[version_id] = payload
-            self.items.move_to_end(version_id)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+        self.memo.put(version_id, payload)
 
     def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
+        self.memo.clear()
 
 
 payloads = _Payloads()
+# Pointers this process has read or written; each is trusted only under its generation.
+pointers = Memo(8192)

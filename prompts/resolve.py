@@ -104,6 +104,7 @@ def resolve(
 def _resolve_from_database(
     user: Any, team_slug: str, slug: str, selector: str, gen: Any
 ) -> Resolved:
+    gen = cache.current_generation(team_slug, gen)  # taken before reading the database
     prompt = find_prompt(user, team_slug, slug)
     env_slug, version, until = _pick(prompt, selector)
     payload = payload_of(version, prompt)

@@ -11,8 +11,8 @@ from django.core.cache import cache as django_cache
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
+from accounts import permissions, tokens
 from accounts import services as accounts
-from accounts import tokens
 from prompts import cache as prompt_cache
 from prompts import services, usage
 
@@ -23,6 +23,8 @@ def _fast_and_clean(settings):
     django_cache.clear()
     caches["throttle"].clear()
     prompt_cache.payloads.clear()
+    prompt_cache.pointers.clear()
+    permissions._held.clear()
     usage.discard()
     yield
     prompt_cache.payloads.clear()
