@@ -3,8 +3,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
 from prompts.api import views as prompts
+from webhooks.api import views as webhooks
 
 P = "prompts/<str:team>/<str:slug>"
+W = "teams/<str:team>/webhooks"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -28,4 +30,13 @@ urlpatterns = [
     path(f"v1/{P}/deployments/rollback", prompts.Rollback.as_view()),
     path(f"v1/{P}/compare", prompts.Compare.as_view()),
     path(f"v1/{P}/usage", prompts.UsageReport.as_view()),
+    path(f"v1/{W}", webhooks.WebhookList.as_view()),
+    path(f"v1/{W}/<int:webhook_id>", webhooks.WebhookDetail.as_view()),
+    path(f"v1/{W}/<int:webhook_id>/rotate-secret", webhooks.RotateSecret.as_view()),
+    path(f"v1/{W}/<int:webhook_id>/ping", webhooks.Ping.as_view()),
+    path(f"v1/{W}/<int:webhook_id>/deliveries", webhooks.DeliveryList.as_view()),
+    path(
+        f"v1/{W}/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver",
+        webhooks.Redeliver.as_view(),
+    ),
 ]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("registry_site.api_urls")),
     path("teams/", include("accounts.views")),
+    path("teams/", include("webhooks.views")),
     path("", include("prompts.views.browse")),
     path("", include("prompts.views.editor")),
     path("", include("prompts.views.inspect")),
