@@ -3,7 +3,10 @@ attempt logged, nothing lost while the receiver is down, never one delivery sent
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
 import threading
 from datetime import timedelta
 
@@ -194,6 +197,29 @@ def test_the_command_sends_what_is_due(people, prompt, receiver, capsys):
     assert "Sent 2 deliveries." in capsys.readouterr().out
     assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
     assert len(receiver.received) == 2
+
+
+def test_sigterm_lets_the_send_in_progress_finish_and_stops(people, prompt, receiver, monkeypatch):
+    listen(people, receiver.url, receiver)
+    add_version(people, prompt, "v2")
+    add_version(people, prompt, "v3")
+    real_send = worker.send
+
+    def send_then_terminated(delivery):
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while this delivery is in flight
+        return real_send(delivery)
+
+    monkeypatch.setattr(worker, "send", send_then_terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    out = io.StringIO()
+    call_command("deliver_webhooks", "--interval", "60", stdout=out)
+
+    assert out.getvalue().strip() == "Stopped."
+    first, second = Delivery.objects.order_by("pk")
+    assert (first.status, first.attempts) == ("delivered", 1)
+    # Not started, so not claimed: the next worker sends it at once.
+    assert (second.status, second.attempts, second.locked_until) == ("pending", 0, None)
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 @pytest.mark.django_db(transaction=True)
