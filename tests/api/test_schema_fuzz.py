@@ -59,6 +59,7 @@ from accounts.models import ApiToken
 from prompts import cache as prompt_cache
 from prompts import deployments, review, services, usage
 from registry_site.wsgi import application
+from webhooks import services as webhooks
 
 SCHEMA_PATH = "/api/schema/"
 MAX_EXAMPLES = 50
@@ -187,6 +188,8 @@ ODD: dict[str, dict[str, list]] = {
         "username": ODD_NAMES,
         "number": [0, HUGE],
         "token_id": [0, HUGE],
+        "webhook_id": [0, HUGE],
+        "delivery_id": [0, HUGE],
     },
     "query": {
         "environment": ODD_NAMES,
@@ -259,6 +262,13 @@ REAL_BODIES: dict[tuple[str, str], list] = {
     ("put", "/api/v1/teams/{team}/members/{username}"): [{"role": "editor"}],
     ("post", "/api/v1/tokens"): [{"name": "ci", "scopes": ["read"], "team": "support"}],
     ("post", "/api/v1/teams"): [{"slug": "ops", "name": "Ops"}],
+    ("post", "/api/v1/teams/{team}/webhooks"): [
+        {"url": "https://hooks.example.com/new", "events": ["version.created", "prompt.archived"]},
+    ],
+    ("patch", "/api/v1/teams/{team}/webhooks/{webhook_id}"): [
+        {"active": False, "description": "paused"},
+        {"url": "http://127.0.0.1:9/hook", "events": ["review.verdict"]},
+    ],
 }
 
 
@@ -358,12 +368,18 @@ def world(people, prompt, billing_prompt, token_of):
     raw = token_of("alice")
     own = ApiToken.objects.get(prefix=raw.split("_")[1]).pk
     spare, _ = tokens.issue(alice, name="spare")
+    hook = webhooks.create_webhook(
+        alice, prompt.team, url="https://hooks.example.com/in", events=["version.created"]
+    )
+    ping = webhooks.send_test(alice, hook)
     REAL["path"] = {
         "team": ["support"],
         "slug": ["ticket-classifier"],
         "number": VERSIONS,
         "username": ["vic", "ed", "gina"],
         "token_id": [spare.pk, own],
+        "webhook_id": [hook.pk],
+        "delivery_id": [ping.pk],
     }
     REAL["query"] = {
         "environment": ENVIRONMENTS,
@@ -389,6 +405,8 @@ def world(people, prompt, billing_prompt, token_of):
         ],
         "template": ["Classify: {{ ticket_text }}", "{% if vip %}VIP {% endif %}{{ name }}"],
         "config": [{"model": "small", "temperature": 0.2}],
+        "url": ["https://hooks.example.com/in"],
+        "events": [["version.created", "deployment.activated"]],
     }
     REAL["bodies"] = {
         ("post", f"{P}/versions/{{number}}/comments"): [{"body": "Why?", "parent": comment.pk}],
