@@ -2,7 +2,8 @@
 
 Which deployment is live is derived from the rows, never stored: the latest one by
 ``effective_at`` that is due and not cancelled. Writers of one prompt take turns on
-the prompt's row lock, so the release log is a clean sequence.
+the prompt's row lock, so the release log is a clean sequence. Who may release what
+is ``prompts.policy``'s answer.
 """
 
 from __future__ import annotations
@@ -10,17 +11,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q, Window
+from django.db import transaction
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from accounts.permissions import can
 from accounts.services import require
 from prompts import cache
-from prompts.models import Comment, Deployment, Environment, Prompt, Version
-from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
+from prompts.models import Deployment, Environment, Prompt, Version
+from prompts.policy import approvals, check_breaking, check_policy
+from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
 from webhooks import events
+
+__all__ = ["approvals", "check_policy"]  # where callers have always found them
+
+# How far back a rollback looks for the version to bring back.
+ROLLBACK_DEPTH = 50
+ACTIVATE_BATCH = 200
 
 
 def live_deployment(
@@ -87,45 +95,6 @@ def live_versions(prompts: list[Prompt], at: datetime | None = None) -> dict[int
     return live
 
 
-def approvals(version: Version) -> int:
-    """Reviewers whose latest verdict on the version is approve; the author's own
-    verdicts never count."""
-    from prompts.review import latest_verdicts
-
-    latest = latest_verdicts(version)
-    return sum(1 for verdict in latest.values() if verdict == Comment.Verdict.APPROVE)
-
-
-def check_policy(
-    actor: Any,
-    prompt: Prompt,
-    environment: Environment,
-    version: Version,
-    *,
-    rollback: bool = False,
-) -> None:
-    """Raise Forbidden naming the rule when ``actor`` may not make ``version`` live."""
-    if not can(actor, "deploy", prompt):
-        raise Forbidden("Only editors deploy.", reason="role")
-    if not environment.protected:
-        return
-    if not can(actor, "review", prompt):
-        raise Forbidden(
-            f"Only reviewers deploy to {environment.slug}, a protected environment.",
-            reason="protected_environment",
-        )
-    if rollback:
-        return
-    have = approvals(version)
-    if have < environment.required_approvals:
-        raise Forbidden(
-            f"{environment.slug} needs {environment.required_approvals} approval(s) from "
-            f"someone other than the author; version {version.number} has {have}.",
-            reason="approvals_required",
-            details={"required": environment.required_approvals, "approvals": have},
-        )
-
-
 def _record(
     actor: Any,
     prompt: Prompt,
@@ -185,8 +154,13 @@ def deploy(
     *,
     when: datetime | None = None,
     note: str = "",
+    force: bool = False,
 ) -> Deployment:
-    """Make ``version`` live in ``environment`` now, or at ``when``."""
+    """Make ``version`` live in ``environment`` now, or at ``when``.
+
+    ``force`` confirms a breaking change: the version requires a variable that the
+    version it replaces did not, so callers must already send it.
+    """
     from prompts.services import _lock, _with_retry
 
     require(actor, "view", prompt, "")
@@ -202,6 +176,9 @@ def deploy(
 
     def write() -> Deployment:
         locked = _lock(prompt)
+        if not force:
+            # Under the lock: the version it replaces is the one live when it goes live.
+            check_breaking(locked, environment, version, when)
         return _record(
             actor, locked, environment, version, kind=Deployment.Kind.DEPLOY, when=when, note=note
         )
@@ -209,8 +186,17 @@ def deploy(
     return _with_retry(write)
 
 
+def _previous(versions: list[Version]) -> Version | None:
+    """Given the versions of the due deployments, newest first: the one a rollback brings
+    back, the first that differs from the live one."""
+    if not versions:
+        return None
+    return next((v for v in versions[1:] if v.pk != versions[0].pk), None)
+
+
 def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "") -> Deployment:
-    """Make the version that was live before the current one live again."""
+    """Make the version that was live before the current one live again. The breaking
+    change guard does not apply: callers of that version worked a moment ago."""
     from prompts.services import _lock, _with_retry
 
     require(actor, "view", prompt, "")
@@ -219,22 +205,22 @@ def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "
 
     def write() -> Deployment:
         locked = _lock(prompt)
-        past = list(
-            Deployment.objects.filter(
+        past = [
+            d.version
+            for d in Deployment.objects.filter(
                 prompt=locked,
                 environment=environment,
                 cancelled_at__isnull=True,
                 effective_at__lte=timezone.now(),
             )
             .select_related("version")
-            .order_by("-effective_at", "-id")[:50]
-        )
+            .order_by("-effective_at", "-id")[:ROLLBACK_DEPTH]
+        ]
         if not past:
             raise Conflict(
                 f"Nothing is live in {environment.slug} to roll back.", {"reason": "not_deployed"}
             )
-        current = past[0].version
-        previous = next((d.version for d in past[1:] if d.version_id != current.pk), None)
+        previous = _previous(past)
         if previous is None:
             raise Conflict(
                 f"No earlier version was live in {environment.slug}.", {"reason": "no_previous"}
@@ -247,10 +233,34 @@ def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "
             previous,
             kind=Deployment.Kind.ROLLBACK,
             when=None,
-            note=note or f"rolled back from version {current.number}",
+            note=note or f"rolled back from version {past[0].number}",
         )
 
     return _with_retry(write)
+
+
+def rollback_targets(prompt: Prompt, at: datetime | None = None) -> dict[int, Version]:
+    """{environment id: the version a rollback there would bring back}, in one query."""
+    ranked = Window(
+        RowNumber(),
+        partition_by=[F("environment_id")],
+        order_by=[F("effective_at").desc(), F("id").desc()],
+    )
+    rows = (
+        Deployment.objects.filter(
+            prompt=prompt, cancelled_at__isnull=True, effective_at__lte=at or timezone.now()
+        )
+        .annotate(rank=ranked)
+        .filter(rank__lte=ROLLBACK_DEPTH)
+        .select_related("version")
+        .defer("version__template", "version__messages", "version__config", "version__variables")
+        .order_by("environment_id", "rank")
+    )
+    by_environment: dict[int, list[Version]] = {}
+    for deployment in rows:
+        by_environment.setdefault(deployment.environment_id, []).append(deployment.version)
+    targets = {env_id: _previous(versions) for env_id, versions in by_environment.items()}
+    return {env_id: version for env_id, version in targets.items() if version is not None}
 
 
 def cancel(actor: Any, deployment: Deployment) -> Deployment:
@@ -286,10 +296,73 @@ def live_ids(prompt: Prompt, at: datetime | None = None) -> set[int]:
     return set(_live_rows([prompt.pk], at).values_list("id", flat=True))
 
 
-def history(prompt: Prompt, environment: Environment | None = None) -> list[Deployment]:
+def history(prompt: Prompt, environment: Environment | None = None) -> QuerySet[Deployment]:
+    """The release log, newest first; a queryset, so pages fetch only what they show."""
     query = Q(prompt=prompt) & (Q(environment=environment) if environment else Q())
-    return list(
+    return (
         Deployment.objects.filter(query)
         .select_related("environment", "version", "actor")
+        .defer("version__template", "version__messages", "version__config", "version__variables")
         .order_by("-effective_at", "-id")
     )
+
+
+def find_deployment(prompt: Prompt, deployment_id: Any) -> Deployment:
+    try:
+        pk = int(deployment_id)
+    except (TypeError, ValueError):
+        pk = 0
+    found = (
+        Deployment.objects.filter(prompt=prompt, pk=pk)
+        .select_related("environment", "version", "actor")
+        .first()
+        if 0 < pk < 2**63
+        else None
+    )
+    if found is None:
+        raise NotFound(f"{prompt.address} has no deployment {deployment_id}.")
+    found.prompt = prompt
+    return found
+
+
+# ---------------------------------------------------------------- planned releases
+
+
+def activate_due(now: datetime | None = None) -> list[Deployment]:
+    """Mark the planned deployments whose time has come as activated, and announce each.
+
+    Nothing depends on this for what is live (that is derived from ``effective_at``);
+    it is what tells other systems. Each deployment is claimed by a conditional update,
+    so processes running this at once announce every deployment exactly once.
+    """
+    now = now or timezone.now()
+    activated: list[Deployment] = []
+    while True:
+        due = list(
+            Deployment.objects.filter(
+                activated_at__isnull=True, cancelled_at__isnull=True, effective_at__lte=now
+            )
+            .order_by("effective_at", "id")
+            .values_list("pk", flat=True)[:ACTIVATE_BATCH]
+        )
+        claimed = [d for d in (_activate(pk, now) for pk in due) if d is not None]
+        activated += claimed
+        if len(due) < ACTIVATE_BATCH or not claimed:
+            return activated
+
+
+def _activate(pk: int, now: datetime) -> Deployment | None:
+    with transaction.atomic():
+        claimed = Deployment.objects.filter(
+            pk=pk, activated_at__isnull=True, cancelled_at__isnull=True
+        ).update(activated_at=now)
+        if not claimed:
+            return None  # another process got it first, or it was cancelled meanwhile
+        deployment = Deployment.objects.select_related(
+            "prompt__team", "environment", "version", "actor"
+        ).get(pk=pk)
+        # The claim bypassed history; this save records it, by nobody in particular.
+        attribute(deployment, None, "planned deployment went live")
+        deployment.save(update_fields=["activated_at"])
+        announce(deployment)
+        return deployment

@@ -273,8 +273,10 @@ def create_prompt(
     config: dict | None = None,
     change_note: str = "",
     deploy_to: str | None = None,
+    force: bool = False,
 ) -> Prompt:
-    """A new prompt with its version 1 (optionally deployed at once)."""
+    """A new prompt with its version 1 (optionally deployed at once; ``force`` as in
+    ``deployments.deploy``)."""
     require(actor, "edit", team, "Only editors create prompts.")
     name = _check_text(name, "name", 200, required=True)
     slug = _check_slug(slugify(name)[:64].strip("-") if slug in (None, "") else slug)
@@ -317,7 +319,7 @@ def create_prompt(
         if environment is not None:
             from prompts.deployments import deploy
 
-            deploy(actor, prompt, environment, version)
+            deploy(actor, prompt, environment, version, force=force)
         return prompt
 
     try:
@@ -338,8 +340,10 @@ def add_version(
     config: dict | None = None,
     change_note: str = "",
     deploy_to: str | None = None,
+    force: bool = False,
 ) -> Version:
-    """The prompt's next version, numbered without gap or duplicate."""
+    """The prompt's next version, numbered without gap or duplicate; deployed to
+    ``deploy_to`` in the same transaction (``force`` as in ``deployments.deploy``)."""
     require(actor, "edit", prompt, "Only editors add versions.")
     change_note = _check_text(change_note, "change_note", 2_000)
     content = _version_content(template, messages, variables, config)
@@ -365,7 +369,7 @@ def add_version(
         if environment is not None:
             from prompts.deployments import deploy
 
-            deploy(actor, locked, environment, version)
+            deploy(actor, locked, environment, version, force=force)
         return version
 
     version = _with_retry(write)

@@ -28,6 +28,7 @@ urlpatterns = [
     path(f"v1/{P}/render", prompts.Render.as_view()),
     path(f"v1/{P}/deployments", prompts.DeploymentList.as_view()),
     path(f"v1/{P}/deployments/rollback", prompts.Rollback.as_view()),
+    path(f"v1/{P}/deployments/<int:deployment_id>/cancel", prompts.DeploymentCancel.as_view()),
     path(f"v1/{P}/compare", prompts.Compare.as_view()),
     path(f"v1/{P}/usage", prompts.UsageReport.as_view()),
     path(f"v1/{W}", webhooks.WebhookList.as_view()),

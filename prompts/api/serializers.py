@@ -49,6 +49,9 @@ class VersionIn(serializers.Serializer):
     config = serializers.DictField(required=False)
     change_note = Text(required=False, max_length=2000)
     deploy_to = serializers.RegexField(SLUG, required=False, allow_null=True)
+    force = serializers.BooleanField(
+        required=False, help_text="with deploy_to: deploy even if it is a breaking change"
+    )
 
 
 class PromptIn(VersionIn):
@@ -77,6 +80,10 @@ class DeployIn(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=10**9)
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
     note = Text(required=False, max_length=2000)
+    force = serializers.BooleanField(
+        required=False,
+        help_text="deploy even though the version requires a variable the live one did not",
+    )
 
 
 class RollbackIn(serializers.Serializer):

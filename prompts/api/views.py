@@ -235,6 +235,7 @@ class DeploymentList(PromptScoped):
             version,
             when=data.get("scheduled_for"),
             note=data.get("note", ""),
+            force=data.get("force", False),
         )
         return Response(_deployment(made), status=status.HTTP_201_CREATED)
 
@@ -251,6 +252,18 @@ class Rollback(PromptScoped):
         env = services.find_environment(prompt.team, data["environment"])
         made = deployments.rollback(request.user, prompt, env, note=data.get("note", ""))
         return Response(_deployment(made), status=status.HTTP_201_CREATED)
+
+
+class DeploymentCancel(PromptScoped):
+    @extend_schema(
+        request=None,
+        responses={200: s.DeploymentOut, **ERRORS},
+        description="Cancel a planned deployment before its time (409 `not_planned` after).",
+    )
+    def post(self, request: Request, team: str, slug: str, deployment_id: int) -> Response:
+        prompt = self.prompt(request, team, slug)
+        planned = deployments.find_deployment(prompt, deployment_id)
+        return Response(_deployment(deployments.cancel(request.user, planned)))
 
 
 class CommentList(PromptScoped):

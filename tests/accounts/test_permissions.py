@@ -36,7 +36,9 @@ ACTIONS = {
         deployments.deploy(u, p, env(p, "production"), p.latest_version),
     ),
     "rollback": lambda u, p, ppl: (
-        services.add_version(ppl["ed"], p, template="v2 {{ x }}", deploy_to="development"),
+        services.add_version(
+            ppl["ed"], p, template="v2 {{ ticket_text }}", deploy_to="development"
+        ),
         deployments.rollback(u, p, env(p, "development")),
     ),
     "resolve": lambda u, p, ppl: resolve.resolve(

@@ -163,7 +163,11 @@ def test_a_planned_deployment_is_planned(ed, prompt):
 
 
 def test_rollback_and_the_release_log(ed, prompt):
-    ed.post(f"{P}/versions", {"template": "two {{ a }}", "deploy_to": "development"}, format="json")
+    ed.post(
+        f"{P}/versions",
+        {"template": "two {{ ticket_text }}", "deploy_to": "development"},
+        format="json",
+    )
     response = ed.post(f"{P}/deployments/rollback", {"environment": "development"}, format="json")
     assert (response.status_code, response.json()["version"]) == (201, 1)
     log = ed.get(f"{P}/deployments?environment=development").json()["results"]

@@ -102,6 +102,9 @@ def test_list_endpoints_cost_the_same_at_any_size(as_user, people, prompt, path)
     add_prompts(people, 12, 3)
     for i in range(5):
         services.add_version(
-            people["ed"], prompt, template=f"more {i} {{{{ x }}}}", deploy_to="development"
+            people["ed"],
+            prompt,
+            template=f"more {i} {{{{ ticket_text }}}}",
+            deploy_to="development",
         )
     assert queries_of(lambda: ed.get(path)) == small

@@ -411,7 +411,7 @@ def test_home_shows_prompts_changed_lately_that_i_may_see(client, people, prompt
 
 def test_home_shows_what_went_live_in_production(client, people, prompt, billing_prompt):
     release(people, prompt, prompt.latest_version)
-    planned = services.add_version(people["ed"], prompt, template="later {{ x }}")
+    planned = services.add_version(people["ed"], prompt, template="later {{ ticket_text }}")
     review.add_comment(people["rita"], planned, body="ok", verdict="approve")
     deployments.deploy(
         people["rita"],

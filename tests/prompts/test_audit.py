@@ -66,7 +66,7 @@ def test_renames_archiving_and_detail_changes_read_as_what_they_were(people, pro
 
 def test_deployments_show_their_actor_and_note(people, prompt):
     staging = staging_of(prompt)
-    v2 = services.add_version(people["ed"], prompt, template="B {{ x }}")
+    v2 = services.add_version(people["ed"], prompt, template="B {{ ticket_text }}")
     deployments.deploy(people["rita"], prompt, staging, prompt.versions.get(number=1))
     deployments.deploy(people["rita"], prompt, staging, v2, note="ship it")
     deployments.rollback(people["ed"], prompt, staging)

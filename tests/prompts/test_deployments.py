@@ -21,8 +21,10 @@ def resolved_number(user, **selector):
 
 
 def test_resolve_follows_each_pointer(people, prompt):
-    services.add_version(people["ed"], prompt, template="two {{ x }}", deploy_to="staging")
-    services.add_version(people["ed"], prompt, template="three {{ x }}")
+    services.add_version(
+        people["ed"], prompt, template="two {{ ticket_text }}", deploy_to="staging"
+    )
+    services.add_version(people["ed"], prompt, template="three {{ ticket_text }}")
     vic = people["vic"]
     assert resolved_number(vic, environment="development") == 1
     assert resolved_number(vic, environment="staging") == 2
@@ -61,7 +63,9 @@ def test_resolve_refuses_what_does_not_exist(people, prompt, selector):
 def test_a_deploy_is_seen_at_once_despite_the_cache(people, prompt):
     assert resolved_number(people["vic"], environment="development") == 1
     assert resolved_number(people["vic"], environment="development") == 1  # now cached
-    services.add_version(people["ed"], prompt, template="two {{ x }}", deploy_to="development")
+    services.add_version(
+        people["ed"], prompt, template="two {{ ticket_text }}", deploy_to="development"
+    )
     assert resolved_number(people["vic"], environment="development") == 2
 
 
@@ -81,7 +85,7 @@ def test_a_rename_and_an_archive_are_seen_at_once(people, prompt):
 
 def test_a_planned_deployment_goes_live_at_its_time_with_nothing_run(people, prompt):
     dev = env(prompt, "development")
-    v2 = services.add_version(people["ed"], prompt, template="two {{ x }}")
+    v2 = services.add_version(people["ed"], prompt, template="two {{ ticket_text }}")
     soon = timezone.now() + timedelta(seconds=1)
     planned = deployments.deploy(people["ed"], prompt, dev, v2, when=soon)
     assert deployments.state_of(planned, deployments.live_ids(prompt)) == "planned"
@@ -97,7 +101,7 @@ def test_a_planned_deployment_goes_live_at_its_time_with_nothing_run(people, pro
 
 def test_a_cancelled_plan_never_goes_live(people, prompt):
     dev = env(prompt, "development")
-    v2 = services.add_version(people["ed"], prompt, template="two {{ x }}")
+    v2 = services.add_version(people["ed"], prompt, template="two {{ ticket_text }}")
     planned = deployments.deploy(
         people["ed"], prompt, dev, v2, when=timezone.now() + timedelta(hours=1)
     )
@@ -112,7 +116,9 @@ def test_a_cancelled_plan_never_goes_live(people, prompt):
 
 def test_rollback_makes_the_previous_version_live(people, prompt):
     dev = env(prompt, "development")
-    services.add_version(people["ed"], prompt, template="two {{ x }}", deploy_to="development")
+    services.add_version(
+        people["ed"], prompt, template="two {{ ticket_text }}", deploy_to="development"
+    )
     assert resolved_number(people["vic"], environment="development") == 2
     back = deployments.rollback(people["ed"], prompt, dev)
     assert (back.kind, back.version.number) == ("rollback", 1)
@@ -155,7 +161,8 @@ def test_render_fills_defaults_and_lists_every_missing_name(people, prompt):
 def test_concurrent_deploys_and_rollbacks_leave_one_live_version(people, prompt):
     dev = env(prompt, "development")
     versions = [
-        services.add_version(people["ed"], prompt, template=f"v{i} {{{{ x }}}}") for i in range(3)
+        services.add_version(people["ed"], prompt, template=f"v{i} {{{{ ticket_text }}}}")
+        for i in range(3)
     ]
     barrier = threading.Barrier(10)
     done: list[str] = []

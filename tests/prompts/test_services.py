@@ -61,7 +61,9 @@ def test_a_new_version_is_not_deployed_unless_asked(people, prompt):
     dev = prompt.team.environments.get(slug="development")
     services.add_version(people["ed"], prompt, template="new {{ x }}")
     assert live_deployment(prompt, dev).version.number == 1
-    services.add_version(people["ed"], prompt, template="newer {{ x }}", deploy_to="development")
+    services.add_version(
+        people["ed"], prompt, template="newer {{ ticket_text }}", deploy_to="development"
+    )
     assert live_deployment(prompt, dev).version.number == 3
 
 

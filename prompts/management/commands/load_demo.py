@@ -197,6 +197,8 @@ class Command(BaseCommand):
                     config={"model": "gpt-4o-mini", "temperature": 0.2},
                     change_note=f"Revision {number}: clearer instructions",
                     deploy_to="development",
+                    # Revisions add variables; development's callers are the authors.
+                    force=True,
                 )
             version = prompt.versions.order_by("-number").first()
             Comment.objects.create(
