@@ -15,6 +15,9 @@ urlpatterns = [
     path("v1/teams/<str:team>/members", accounts.MemberList.as_view()),
     path("v1/teams/<str:team>/members/<str:username>", accounts.MemberDetail.as_view()),
     path("v1/teams/<str:team>/environments", accounts.EnvironmentList.as_view()),
+    path(
+        "v1/teams/<str:team>/environments/<str:environment>", accounts.EnvironmentDetail.as_view()
+    ),
     path("v1/whoami", accounts.WhoAmI.as_view()),
     path("v1/tokens", accounts.TokenList.as_view()),
     path("v1/tokens/<int:token_id>", accounts.TokenDetail.as_view()),

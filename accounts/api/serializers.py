@@ -33,6 +33,40 @@ class EnvironmentOut(serializers.Serializer):
     requires_previous = serializers.BooleanField()
 
 
+class Strict(serializers.Serializer):
+    """Refuses fields it does not know, so a misspelt rule is an error, not a no-op."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class StrictBoolean(serializers.BooleanField):
+    """true or false only: no "yes", 1 or "on"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class EnvironmentPatch(Strict):
+    name = serializers.CharField(max_length=100, required=False)
+    order = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
+    protected = StrictBoolean(required=False)
+    required_approvals = serializers.IntegerField(min_value=0, max_value=20, required=False)
+    is_default = StrictBoolean(required=False, help_text="moves the default here")
+    requires_previous = StrictBoolean(
+        required=False, help_text="a version must have been live in the previous environment"
+    )
+
+
+class EnvironmentIn(EnvironmentPatch):
+    slug = serializers.RegexField(SLUG)
+
+
 class TokenIn(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     scopes = serializers.ListField(

@@ -13,9 +13,11 @@ from accounts import services, tokens
 from accounts.api import serializers as s
 from accounts.models import ApiToken, Membership, Team
 from accounts.permissions import visible
+from prompts import environments
 from prompts.models import Environment
 from prompts.services import find_team
 from registry_site.api import ERRORS, RegistryView, checked
+from registry_site.errors import NotFound
 
 
 def _time(value: Any) -> str | None:
@@ -69,25 +71,66 @@ class MemberDetail(RegistryView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def environment_out(env: Environment) -> dict:
+    return {
+        "slug": env.slug,
+        "name": env.name,
+        "order": env.order,
+        "protected": env.protected,
+        "required_approvals": env.required_approvals,
+        "is_default": env.is_default,
+        "requires_previous": env.requires_previous,
+    }
+
+
+def _environment(user: Any, team: str, slug: str) -> Environment:
+    found = find_team(user, team)
+    env = Environment.objects.filter(team=found, slug=slug).first()
+    if env is None:
+        raise NotFound(f"No environment {slug} in {found.slug}.", code="environment_not_found")
+    env.team = found
+    return env
+
+
 class EnvironmentList(RegistryView):
     @extend_schema(responses={200: s.EnvironmentOut(many=True), **ERRORS})
     def get(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
         envs = Environment.objects.filter(team=found).order_by("order", "slug")
-        return Response(
-            [
-                {
-                    "slug": e.slug,
-                    "name": e.name,
-                    "order": e.order,
-                    "protected": e.protected,
-                    "required_approvals": e.required_approvals,
-                    "is_default": e.is_default,
-                    "requires_previous": e.requires_previous,
-                }
-                for e in envs
-            ]
-        )
+        return Response([environment_out(e) for e in envs])
+
+    @extend_schema(
+        request=s.EnvironmentIn,
+        responses={201: s.EnvironmentOut, **ERRORS},
+        description="Team admins add an environment; without `order` it comes last.",
+    )
+    def post(self, request: Request, team: str) -> Response:
+        found = find_team(request.user, team)
+        data = dict(checked(s.EnvironmentIn, request.data))
+        env = environments.create_environment(request.user, found, **data)
+        return Response(environment_out(env), status=status.HTTP_201_CREATED)
+
+
+class EnvironmentDetail(RegistryView):
+    @extend_schema(
+        request=s.EnvironmentPatch,
+        responses={200: s.EnvironmentOut, **ERRORS},
+        description="Team admins change an environment's rules; `is_default: true` moves "
+        "the default here (the default cannot be unmarked, only moved).",
+    )
+    def patch(self, request: Request, team: str, environment: str) -> Response:
+        env = _environment(request.user, team, environment)
+        data = dict(checked(s.EnvironmentPatch, request.data))
+        updated = environments.update_environment(request.user, env, **data)
+        return Response(environment_out(updated))
+
+    @extend_schema(
+        responses={204: None, **ERRORS},
+        description="Team admins delete an environment nothing was deployed to (else 409).",
+    )
+    def delete(self, request: Request, team: str, environment: str) -> Response:
+        environments.delete_environment(request.user, _environment(request.user, team, environment))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def token_out(token: ApiToken, raw: str | None = None) -> dict:
