@@ -30,6 +30,7 @@ from prompts.models import (
     ReviewStatus,
     Version,
 )
+from prompts.review import EDITED
 
 PAGE_SIZE = 50
 MAX_PAGE = 100
@@ -209,6 +210,8 @@ def _describe_comment(row: dict) -> tuple[str, str]:
     number = row["version__number"]
     where = f" line {row['line']} of" if row["line"] else ""
     body = Truncator(row["body"] or "").chars(EXCERPT)
+    if row["history_type"] == "~" and row["history_change_reason"] == EDITED:
+        return f"edited a comment on{where} version {number}", body
     if row["history_type"] == "~":
         state = "resolved" if row["resolved_at"] else "reopened"
         return f"{state} a thread on version {number}", row["history_change_reason"] or ""

@@ -384,7 +384,7 @@ def _ask(version: Version, actor: Any, named: list[Any] | None) -> list[str]:
     requests = ReviewRequest.objects.filter(version=version)
     if named is None:
         requests.update(requested_at=now, requested_by=actor)
-        return list(requests.order_by().values_list("reviewer__username", flat=True))
+        return list(requests.values_list("reviewer__username", flat=True))
     requests.delete()
     ReviewRequest.objects.bulk_create(
         ReviewRequest(version=version, reviewer=user, requested_by=actor, requested_at=now)

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
+from prompts.api import reviews
 from prompts.api import views as prompts
 from webhooks.api import views as webhooks
 
@@ -27,6 +28,16 @@ urlpatterns = [
     path(f"v1/{P}/versions", prompts.VersionList.as_view()),
     path(f"v1/{P}/versions/<int:number>", prompts.VersionDetail.as_view()),
     path(f"v1/{P}/versions/<int:number>/comments", prompts.CommentList.as_view()),
+    path(
+        f"v1/{P}/versions/<int:number>/comments/<int:comment_id>", reviews.CommentDetail.as_view()
+    ),
+    path(
+        f"v1/{P}/versions/<int:number>/comments/<int:comment_id>/resolve",
+        reviews.CommentResolve.as_view(),
+    ),
+    path(f"v1/{P}/versions/<int:number>/review", reviews.VersionReview.as_view()),
+    path(f"v1/{P}/versions/<int:number>/deprecate", reviews.VersionDeprecate.as_view()),
+    path("v1/reviews", reviews.MyReviews.as_view()),
     path(f"v1/{P}/resolve", prompts.Resolve.as_view()),
     path(f"v1/{P}/render", prompts.Render.as_view()),
     path(f"v1/{P}/deployments", prompts.DeploymentList.as_view()),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("prompts.views.browse")),
     path("", include("prompts.views.editor")),
     path("", include("prompts.views.inspect")),
+    path("", include("prompts.views.review")),
 ]
 
 handler404 = errors_views.not_found

@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from prompts.markup import render_markdown
 from prompts.models import Deployment, Prompt, Version
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -126,6 +127,7 @@ class VersionOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     content_hash = serializers.CharField()
     status = serializers.CharField()
+    approvals = serializers.IntegerField(help_text="reviewers whose latest verdict approves")
 
 
 class DeploymentOut(serializers.Serializer):
@@ -163,16 +165,22 @@ class RenderOut(serializers.Serializer):
     environment = serializers.CharField(allow_null=True)
 
 
-class CommentOut(serializers.Serializer):
+class ReplyOut(serializers.Serializer):
     id = serializers.IntegerField()
     parent = serializers.IntegerField(allow_null=True)
     author = serializers.CharField()
-    body = serializers.CharField()
-    verdict = serializers.CharField()
+    body = serializers.CharField(help_text="Markdown, as written")
+    body_html = serializers.CharField(help_text="the body as sanitized HTML")
+    verdict = serializers.ChoiceField(choices=["", "approve", "request_changes"])
     line = serializers.IntegerField(allow_null=True)
     resolved = serializers.BooleanField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
-    replies = serializers.ListField(child=serializers.DictField())
+    edited_at = serializers.DateTimeField(allow_null=True)
+
+
+class CommentOut(ReplyOut):
+    replies = ReplyOut(many=True)
 
 
 def _time(value: Any) -> str | None:
@@ -199,7 +207,7 @@ def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:
     }
 
 
-def version_out(version: Version) -> dict:
+def version_out(version: Version, approvals: int = 0) -> dict:
     return {
         "number": version.number,
         "kind": version.kind,
@@ -212,6 +220,7 @@ def version_out(version: Version) -> dict:
         "created_at": _time(version.created_at),
         "content_hash": version.content_hash,
         "status": version.status,
+        "approvals": approvals,
     }
 
 
@@ -237,10 +246,13 @@ def comment_out(comment: Any) -> dict:
         "parent": comment.parent_id,
         "author": _name(comment.author),
         "body": comment.body,
+        "body_html": render_markdown(comment.body),
         "verdict": comment.verdict,
         "line": comment.line,
         "resolved": comment.resolved_at is not None,
+        "resolved_at": _time(comment.resolved_at),
         "created_at": _time(comment.created_at),
+        "edited_at": _time(comment.edited_at),
         "replies": [comment_out(r) for r in getattr(comment, "replies_list", [])],
     }
 

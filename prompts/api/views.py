@@ -122,7 +122,8 @@ class VersionList(PromptScoped):
         )
         pages = Pages()
         page = pages.paginate_queryset(versions, request, view=self)
-        return pages.get_paginated_response([s.version_out(v) for v in page])
+        approvals = review.approvals_of(page)
+        return pages.get_paginated_response([s.version_out(v, approvals[v.pk]) for v in page])
 
     @extend_schema(request=s.VersionIn, responses={201: s.VersionOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:
@@ -135,7 +136,7 @@ class VersionDetail(PromptScoped):
     @extend_schema(responses={200: s.VersionOut, **ERRORS})
     def get(self, request: Request, team: str, slug: str, number: int) -> Response:
         version = services.find_version(self.prompt(request, team, slug), number)
-        return Response(s.version_out(version))
+        return Response(s.version_out(version, review.approvals_of([version])[version.pk]))
 
     @extend_schema(
         request=None, responses={405: OpenApiResponse(description="immutable"), **ERRORS}

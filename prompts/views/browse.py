@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Membership, Team
 from accounts.permissions import can, visible
-from prompts import deployments, usage
+from prompts import deployments, my_reviews, usage
 from prompts.models import Deployment, Environment, Prompt, Review, ReviewStatus, Version
 from prompts.search import MAX_QUERY, find_prompts
 from prompts.views.common import prompt_or_404
@@ -91,16 +91,11 @@ def home(request: HttpRequest) -> HttpResponse:
         ).select_related("prompt__team", "environment", "version", "actor"),
         "version__",
     ).order_by("-effective_at", "-id")[:RECENT]
+    # The rule of what waits for whom lives in prompts.my_reviews ("My reviews" page).
     waiting = _without_bodies(
-        visible(
-            user,
-            Review.objects.filter(
-                status=ReviewStatus.IN_REVIEW, version__prompt__archived_at__isnull=True
-            ),
-            action="review",
-        )
-        .exclude(version__author=user)
-        .select_related("version__prompt__team", "version__author", "requested_by"),
+        Review.objects.filter(version__in=my_reviews.waiting_for(user)).select_related(
+            "version__prompt__team", "version__author", "requested_by"
+        ),
         "version__",
     ).order_by("-updated_at", "-pk")[:RECENT]
     return render(

@@ -24,10 +24,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.permissions import can
-from prompts import audit, deployments, diffing, review, services
+from prompts import audit, deployments, diffing, services
 from prompts.models import Deployment, Prompt, ReviewStatus, Version
 from prompts.resolve import Resolved, payload_of, render_payload
 from prompts.templating import MissingVariables
+from prompts.views import review_panel
 from prompts.views.common import prompt_or_404, team_or_404
 from registry_site.errors import DomainError
 
@@ -173,6 +174,7 @@ class Cell:
     number: int | None
     op: str  # equal, add or remove
     html: SafeString
+    notes: tuple = ()  # comment threads on this line (review_panel.with_line_notes)
 
 
 def _cell(line: dict | None, side: str) -> Cell | None:
@@ -264,8 +266,16 @@ def _status_label(status: str) -> str:
 def version_page(request: HttpRequest, team: str, slug: str, number: int) -> HttpResponse:
     prompt = prompt_or_404(request, team, slug, archived=True)
     version = _version_or_404(prompt, number)
+    return render_version_page(request, prompt, version)
+
+
+def render_version_page(
+    request: HttpRequest, prompt: Prompt, version: Version, *, bound: Any = None, status: int = 200
+) -> HttpResponse:
+    """The version page; ``bound``: a review form that was posted and refused, shown with
+    its errors and what was typed (see prompts.views.review_panel)."""
     sample = _sample_input(request, prompt, version.variables or [])
-    status = version.status
+    review_status = version.status
     latest = prompt.latest_version.number if prompt.latest_version else version.number
     context = {
         "prompt": prompt,
@@ -274,20 +284,18 @@ def version_page(request: HttpRequest, team: str, slug: str, number: int) -> Htt
         "lines": _listing(version),
         "variables": version.variables or [],
         "config": _pretty(version.config or {}),
-        "status": status,
-        "status_label": _status_label(status),
+        "status": review_status,
+        "status_label": _status_label(review_status),
         "sample": sample,
         "rendering": render_version(prompt, version, sample.given),
-        "threads": [
-            {"comment": comment, "posts": [comment, *comment.replies_list]}
-            for comment in review.threads(version)
-        ],
         "deployments": _deployments_of(prompt, version),
         "previous": version.number - 1 if version.number > 1 else None,
         "next": version.number + 1 if version.number < latest else None,
         "latest": latest,
     }
-    return render(request, "prompts/version.html", context)
+    # Threads, line notes, review state and the review forms.
+    context.update(review_panel.context(request, prompt, version, context["lines"], bound))
+    return render(request, "prompts/version.html", context, status=status)
 
 
 # ---------------------------------------------------------------------- compare page
@@ -374,7 +382,9 @@ def compare_page(request: HttpRequest, team: str, slug: str) -> HttpResponse:
         "new": new,
         "old_title": f"v{old.number}",
         "new_title": f"v{new.number}",
-        "template": _diff_view(changes["template"], layout),
+        "template": review_panel.with_line_notes(
+            _diff_view(changes["template"], layout), prompt, old, new
+        ),
         "variables": _variable_changes(old, new, changes["variables"]),
         "config": _config_changes(changes["config"]),
         "sample": sample,
