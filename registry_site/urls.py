@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("prompts.views.editor")),
     path("", include("prompts.views.inspect")),
     path("", include("prompts.views.review")),
+    path("", include("prompts.views.release")),
+    path("", include("prompts.views.environments")),
 ]
 
 handler404 = errors_views.not_found

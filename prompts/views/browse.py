@@ -26,6 +26,7 @@ from accounts.permissions import can, visible
 from prompts import deployments, my_reviews, usage
 from prompts.models import Deployment, Environment, Prompt, Review, ReviewStatus, Version
 from prompts.search import MAX_QUERY, find_prompts
+from prompts.views import release
 from prompts.views.common import prompt_or_404
 
 RECENT = 10
@@ -226,6 +227,8 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
     for version in page.object_list:
         version.status_label = ReviewStatus(version.status).label
     base = reverse("prompt", kwargs={"team": prompt.team.slug, "slug": prompt.slug})
+    environments = _environments(prompt)
+    release.live_actions(request.user, prompt, environments)
     return render(
         request,
         "prompts/detail.html",
@@ -233,7 +236,10 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             "prompt": prompt,
             "base": base,
             "latest": prompt.latest_version,
-            "environments": _environments(prompt),
+            "environments": environments,
+            "deploy_form": release.deploy_panel(
+                request.user, prompt, [item.environment for item in environments]
+            ),
             "versions": page,
             "callers": _usage(prompt),
             "may_edit": can(request.user, "edit", prompt),

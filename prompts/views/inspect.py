@@ -30,6 +30,7 @@ from prompts.resolve import Resolved, payload_of, render_payload
 from prompts.templating import MissingVariables
 from prompts.views import review_panel
 from prompts.views.common import prompt_or_404, team_or_404
+from prompts.views.release import deploy_panel, environments_of
 from registry_site.errors import DomainError
 
 # Version numbers are PositiveIntegerFields: anything larger exists nowhere, and asking
@@ -289,6 +290,7 @@ def render_version_page(
         "sample": sample,
         "rendering": render_version(prompt, version, sample.given),
         "deployments": _deployments_of(prompt, version),
+        "deploy_form": deploy_panel(request.user, prompt, environments_of(prompt), version),
         "previous": version.number - 1 if version.number > 1 else None,
         "next": version.number + 1 if version.number < latest else None,
         "latest": latest,
