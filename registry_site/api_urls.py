@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
-from prompts.api import reviews
+from prompts.api import portable, reviews
 from prompts.api import views as prompts
 from webhooks.api import views as webhooks
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path(
         "v1/teams/<str:team>/environments/<str:environment>", accounts.EnvironmentDetail.as_view()
     ),
+    path("v1/teams/<str:team>/export", portable.TeamExport.as_view()),
+    path("v1/teams/<str:team>/import", portable.TeamImport.as_view()),
     path("v1/whoami", accounts.WhoAmI.as_view()),
     path("v1/tokens", accounts.TokenList.as_view()),
     path("v1/tokens/<int:token_id>", accounts.TokenDetail.as_view()),
