@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -42,6 +43,7 @@ from django.core import signals
 from django.core.cache import cache as django_cache
 from django.db import close_old_connections, transaction
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -190,6 +192,9 @@ ODD: dict[str, dict[str, list]] = {
         "token_id": [0, HUGE],
         "webhook_id": [0, HUGE],
         "delivery_id": [0, HUGE],
+        "environment": ODD_NAMES,
+        "deployment_id": [0, HUGE],
+        "comment_id": [0, HUGE],
     },
     "query": {
         "environment": ODD_NAMES,
@@ -213,6 +218,7 @@ ODD: dict[str, dict[str, list]] = {
         + ["{{ ''.__class__.__mro__ }}", "{% for i in range(10**9) %}x{% endfor %}"],
         "body": ODD_TEXT,
         "note": ODD_TEXT,
+        "reviewers": [["vic"], ["ed"], ODD_NAMES],
         "variables": [{"ticket_text": "nul\x00"}, [{"name": "not a name"}]],
         "config": [{"k": "nul\x00"}, {"nested": [[[[[]]]]]}],
     },
@@ -258,7 +264,26 @@ REAL_BODIES: dict[tuple[str, str], list] = {
         {"environment": "development", "version": 1, "scheduled_for": "2030-01-01T00:00:00Z"},
     ],
     ("post", f"{P}/deployments/rollback"): [{"environment": "development"}],
+    ("post", "/api/v1/teams/{team}/environments"): [
+        {"slug": "canary", "name": "Canary", "protected": True, "required_approvals": 1},
+        {"slug": "qa", "order": 1, "requires_previous": True, "is_default": True},
+    ],
+    ("patch", "/api/v1/teams/{team}/environments/{environment}"): [
+        {"required_approvals": 2, "protected": True, "requires_previous": True},
+        {"is_default": True},
+        {"is_default": False},
+    ],
     ("post", f"{P}/versions/{{number}}/comments"): [{"body": "Looks good", "verdict": "approve"}],
+    ("post", f"{P}/versions/{{number}}/review"): [
+        {"note": "before Friday", "reviewers": ["rita"]},
+        {"reviewers": []},
+        {},
+    ],
+    ("patch", f"{P}/versions/{{number}}/comments/{{comment_id}}"): [{"body": "Edited *text*"}],
+    ("post", f"{P}/versions/{{number}}/comments/{{comment_id}}/resolve"): [
+        {"resolved": True},
+        {"resolved": False},
+    ],
     ("put", "/api/v1/teams/{team}/members/{username}"): [{"role": "editor"}],
     ("post", "/api/v1/tokens"): [{"name": "ci", "scopes": ["read"], "team": "support"}],
     ("post", "/api/v1/teams"): [{"slug": "ops", "name": "Ops"}],
@@ -362,9 +387,14 @@ def world(people, prompt, billing_prompt, token_of):
     services.add_version(ed, prompt, template="v2 {{ ticket_text }}", deploy_to="development")
     v3 = services.add_version(ed, prompt, template="v3 {{ ticket_text }} for {{ product }}")
     comment = review.add_comment(rita, services.find_version(prompt, 1), body="Looks right")
+    # alice's own, on a line, so that editing it succeeds (editing rita's is refused)
+    mine = review.add_comment(alice, services.find_version(prompt, 1), body="Mine", line=1)
     review.add_comment(rita, v3, body="Approved", verdict="approve")
     production = services.find_environment(prompt.team, "production")
     deployments.deploy(rita, prompt, production, v3)
+    staging = services.find_environment(prompt.team, "staging")
+    tomorrow = timezone.now() + timedelta(days=1)
+    planned = deployments.deploy(rita, prompt, staging, v3, when=tomorrow)
     raw = token_of("alice")
     own = ApiToken.objects.get(prefix=raw.split("_")[1]).pk
     spare, _ = tokens.issue(alice, name="spare")
@@ -380,6 +410,9 @@ def world(people, prompt, billing_prompt, token_of):
         "token_id": [spare.pk, own],
         "webhook_id": [hook.pk],
         "delivery_id": [ping.pk],
+        "environment": ENVIRONMENTS,
+        "deployment_id": [planned.pk],
+        "comment_id": [mine.pk, comment.pk],
     }
     REAL["query"] = {
         "environment": ENVIRONMENTS,
@@ -407,6 +440,8 @@ def world(people, prompt, billing_prompt, token_of):
         "config": [{"model": "small", "temperature": 0.2}],
         "url": ["https://hooks.example.com/in"],
         "events": [["version.created", "deployment.activated"]],
+        "reviewers": [["rita"], ["rita", "alice"]],
+        "resolved": [True, False],
     }
     REAL["bodies"] = {
         ("post", f"{P}/versions/{{number}}/comments"): [{"body": "Why?", "parent": comment.pk}],
