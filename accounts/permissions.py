@@ -257,6 +257,7 @@ def _paths(model: type[Model]) -> tuple[str, str | None]:
         Environment,
         Prompt,
         Review,
+        ReviewRequest,
         SampleInput,
         Usage,
         Version,
@@ -271,6 +272,7 @@ def _paths(model: type[Model]) -> tuple[str, str | None]:
         Version: ("prompt__team_id", "prompt_id"),
         Deployment: ("prompt__team_id", "prompt_id"),
         Review: ("version__prompt__team_id", "version__prompt_id"),
+        ReviewRequest: ("version__prompt__team_id", "version__prompt_id"),
         Comment: ("version__prompt__team_id", "version__prompt_id"),
     }
     if model in paths:

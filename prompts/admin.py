@@ -2,7 +2,16 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from prompts.models import Comment, Deployment, Environment, Prompt, Review, SampleInput, Version
+from prompts.models import (
+    Comment,
+    Deployment,
+    Environment,
+    Prompt,
+    Review,
+    ReviewRequest,
+    SampleInput,
+    Version,
+)
 from registry_site.admin_base import ReadOnlyAdmin, VisibleOnlyAdmin
 
 
@@ -73,6 +82,13 @@ class CommentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
 class ReviewAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     list_display = ["version", "status", "updated_at"]
     list_filter = ["status"]
+
+
+@admin.register(ReviewRequest)
+class ReviewRequestAdmin(ReadOnlyAdmin):
+    list_display = ["version", "reviewer", "requested_by", "requested_at"]
+    search_fields = ["reviewer__username", "version__prompt__slug"]
+    list_select_related = ["version__prompt", "reviewer", "requested_by"]
 
 
 @admin.register(SampleInput)

@@ -40,6 +40,7 @@ def data(people, prompt, billing_prompt):
         "prompts/deployment",
         "prompts/comment",
         "prompts/review",
+        "prompts/reviewrequest",
     ],
 )
 def test_every_model_has_a_searchable_list(root, data, model):
