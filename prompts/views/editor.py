@@ -431,6 +431,15 @@ def _attach(editor: Editor, draft: Draft, error: DomainError) -> None:
             draft.variable_forms[index].add_error(row_field, error.message)
         editor.version.add_error(None, f"Declared variables: {error.message}")
         return
+    if error.code == "breaking_change":
+        # The deploy page is where a breaking change is confirmed, with the variables named.
+        editor.version.add_error(
+            None,
+            f"{error.message} Nothing was saved. Save without deploying, then deploy it "
+            "from the prompt page with “Deploy anyway” once its callers send "
+            f"{', '.join(details.get('variables', []))}.",
+        )
+        return
     if error.code == "environment_not_found":
         editor.version.add_error(
             None,

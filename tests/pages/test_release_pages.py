@@ -442,3 +442,17 @@ def test_the_environments_page_marks_what_can_be_deleted(people, prompt):
     assert f'action="{ENVS}staging/delete/"' in html
     assert f'action="{ENVS}development/delete/"' not in html  # it has deployments
     assert f'action="{ENVS}production/delete/"' not in html  # the default
+
+
+# ---------------------------------------------------------------- the editor's save and deploy
+
+
+def test_save_and_deploy_of_a_breaking_version_points_to_the_deploy_page(people, prompt):
+    from tests.pages.test_editor import VERSION_NEW, version_data
+
+    data = version_data(template="{{ ticket_text }} for {{ customer }}", action="deploy")
+    response = signed_in(people, "ed").post(VERSION_NEW, data)
+    html = html_of(response).replace("&#x27;", "'")
+    assert response.status_code == 200
+    assert "Version 2 requires customer" in html and "Deploy anyway" in html
+    assert prompt.versions.count() == 1
