@@ -188,6 +188,8 @@ def _describe_deployment(row: dict) -> tuple[str, str]:
     if kind == "~":
         if row["cancelled_at"]:
             return f"cancelled the planned deployment of version {number} to {env}", reason
+        if row["scheduled_for"] and row["activated_at"]:
+            return f"version {number} went live in {env} as planned", reason
         return f"changed a deployment of version {number} to {env}", reason
     if row["scheduled_for"]:
         when = timezone.localtime(row["scheduled_for"]).strftime("%Y-%m-%d %H:%M %Z")
@@ -293,6 +295,7 @@ SOURCES = [
             "environment__slug",
             "scheduled_for",
             "cancelled_at",
+            "activated_at",
             "note",
         ),
         describe=_describe_deployment,

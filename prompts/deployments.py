@@ -19,12 +19,11 @@ from django.utils import timezone
 from accounts.services import require
 from prompts import cache
 from prompts.models import Deployment, Environment, Prompt, Version
-from prompts.policy import approvals, check_breaking, check_policy
+from prompts.policy import approvals as approvals  # re-exported: callers found it here
+from prompts.policy import check_breaking, check_policy
 from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
 from webhooks import events
-
-__all__ = ["approvals", "check_policy"]  # where callers have always found them
 
 # How far back a rollback looks for the version to bring back.
 ROLLBACK_DEPTH = 50
@@ -177,8 +176,10 @@ def deploy(
     def write() -> Deployment:
         locked = _lock(prompt)
         if not force:
-            # Under the lock: the version it replaces is the one live when it goes live.
-            check_breaking(locked, environment, version, when)
+            # Under the lock: the version it replaces is the one live when it goes live
+            # (a time already past means now, as for _record).
+            now = timezone.now()
+            check_breaking(locked, environment, version, when if when and when > now else now)
         return _record(
             actor, locked, environment, version, kind=Deployment.Kind.DEPLOY, when=when, note=note
         )

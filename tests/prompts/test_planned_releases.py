@@ -258,3 +258,13 @@ def test_a_planned_time_needs_a_zone(people, prompt):
             people["ed"], prompt, env(prompt, "staging"), prompt.latest_version, when=naive
         )
     assert caught.value.details == {"field": "scheduled_for"}
+
+
+def test_the_audit_trail_tells_when_a_plan_went_live(people, prompt):
+    from prompts.audit import Filters, prompt_trail
+
+    due = plan(people, prompt, "development", 0.3)
+    wait_until(due.effective_at)
+    deployments.activate_due()
+    newest = prompt_trail(prompt, Filters(kind="deployment")).entries[0]
+    assert (newest.actor, newest.action) == (None, "version 2 went live in development as planned")
