@@ -171,3 +171,15 @@ def test_the_deploy_form_offers_no_force_box_until_it_is_needed(people, prompt):
     html = client.get("/p/support/ticket-classifier/").content.decode()
     assert 'action="/p/support/ticket-classifier/deploy/"' in html
     assert 'name="force"' not in html
+
+
+def test_a_planned_time_already_past_is_compared_with_what_is_live_now(people, prompt):
+    dev = env(prompt, "development")
+    earlier = timezone.now() - timedelta(minutes=5)
+    deployments.deploy(people["ed"], prompt, dev, add(people, prompt, "No input"))
+    # Five minutes ago nothing was live (so nothing could break); now v2, which needs no
+    # variable, is live: v3 goes live now, so it is compared with v2, and breaks.
+    v3 = add(people, prompt, "{{ ticket_text }}")
+    with pytest.raises(BreakingChange) as refused:
+        deployments.deploy(people["ed"], prompt, dev, v3, when=earlier)
+    assert refused.value.variables == ["ticket_text"]
