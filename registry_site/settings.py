@@ -227,6 +227,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several components have a "status"; each set of choices gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": ["draft", "in_review", "approved", "changes_requested", "deprecated"],
+        "DeliveryStatusEnum": ["pending", "delivered", "failed"],
+        "ImportStatusEnum": ["created", "updated", "unchanged", "conflict", "error"],
+    },
 }
 
 # Usage counts are written in batches: every N seconds or N buckets, whichever first.
