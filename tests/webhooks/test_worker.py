@@ -199,6 +199,37 @@ def test_the_command_sends_what_is_due(people, prompt, receiver, capsys):
     assert len(receiver.received) == 2
 
 
+def test_the_worker_announces_planned_deployments_whose_time_came(people, prompt, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from prompts import deployments
+    from prompts.models import Deployment
+
+    hook = webhooks.create_webhook(
+        people["alice"], people["support"], url=receiver.url, events=["deployment.activated"]
+    )
+    receiver.secret = hook.secret
+    v2 = add_version(people, prompt, "v2")
+    dev = prompt.team.environments.get(slug="development")
+    soon = timezone.now() + timedelta(hours=1)
+    planned = deployments.deploy(people["ed"], prompt, dev, v2, when=soon)
+    call_command("deliver_webhooks", "--once")
+    assert Delivery.objects.count() == 0  # not yet due: nothing announced
+    Deployment.objects.filter(pk=planned.pk).update(
+        effective_at=timezone.now() - timedelta(seconds=1)
+    )
+    call_command("deliver_webhooks", "--once")
+    call_command("deliver_webhooks", "--once")
+    import json
+
+    sent = [json.loads(r.body) for r in receiver.received]
+    assert [(r["event"], r["version"]["number"]) for r in sent] == [("deployment.activated", 2)]
+    assert all(r.verified for r in receiver.received)
+    assert Deployment.objects.get(pk=planned.pk).activated_at is not None
+
+
 def test_sigterm_lets_the_send_in_progress_finish_and_stops(people, prompt, receiver, monkeypatch):
     listen(people, receiver.url, receiver)
     add_version(people, prompt, "v2")

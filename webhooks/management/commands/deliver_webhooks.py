@@ -2,6 +2,8 @@
 
 Run it beside the web servers; several at once is safe (each delivery is claimed by one
 worker, see webhooks/delivery.py). SIGTERM or Ctrl-C lets the send in progress finish.
+Each round first announces planned deployments whose time has come (what
+``activate_deployments`` does), so one worker process is all a deployment needs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
 
+from prompts.deployments import activate_due
 from webhooks.delivery import deliver_due
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ class Command(BaseCommand):
         if not connection.in_atomic_block:
             close_old_connections()
         try:
+            activate_due()
             return deliver_due(batch=batch, stop=stopping.is_set)
         except DatabaseError:
             # The database may be restarting; the queue is safe in it, try again later.
