@@ -29,5 +29,9 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 
+# The scale benchmark at 10,000 prompts on SQLite, a few minutes; see bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python bench/scale.py $${BENCH_ARGS:-}
+
 clean:
 	rm -rf $(VENV) var staticfiles
