@@ -12,6 +12,7 @@ from prompts.models import (
     SampleInput,
     Version,
 )
+from prompts.search import search_document
 from registry_site.admin_base import ReadOnlyAdmin, VisibleOnlyAdmin
 
 
@@ -36,6 +37,11 @@ class PromptAdmin(GuardedModelAdmin, SimpleHistoryAdmin, VisibleOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # prompts are archived, never deleted
+
+    def save_model(self, request, obj, form, change):
+        # Name, description and tags are editable here, and search must see the change.
+        obj.search_text = search_document(obj, obj.latest_version)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Version)

@@ -26,7 +26,10 @@ class Prompt(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(default=timezone.now)
-    history = HistoricalRecords(excluded_fields=["latest_version"])
+    # What search reads (prompts.search.search_document), so it never joins versions;
+    # written by every service that changes a part of it. Derived, so not in history.
+    search_text = models.TextField(blank=True, default="", editable=False)
+    history = HistoricalRecords(excluded_fields=["latest_version", "search_text"])
 
     class Meta:
         constraints = [

@@ -1,18 +1,48 @@
-"""Finding prompts: one restricted, filtered queryset for the API list and the pages."""
+"""Finding prompts: one restricted, filtered queryset for the API list and the pages.
+
+Searching reads one document per prompt, ``Prompt.search_text``, never the versions:
+the words of the name, slug, tags, description and the latest version's template (or
+its chat messages' contents), lowercased and separated by single spaces. The services
+that change any of those write it (``search_document``).
+
+What a search ``q`` finds, the same on both databases:
+
+* ``q`` is cut into words (runs of letters and digits, any script); punctuation,
+  quotes and operators are separators, so no input has a meaning of its own.
+* Every word must begin a word of the document: "classif" finds "classifier",
+  "ticket-classifier" finds the slug, "ifier" finds nothing. Substrings inside a word
+  are deliberately not matched: no index serves them at 100,000 prompts.
+* Matches come in a stable order: prompts whose name holds every word first, then by
+  team and slug. (Full ``ts_rank`` reads the whole document of every match; a broad
+  word matching all prompts took seconds to rank, so relevance is kept cheap.)
+
+On PostgreSQL the match is ``to_tsvector('simple', search_text) @@ to_tsquery(...)``
+with each word as a prefix (``word:*``), served by the GIN index ``prompt_search``
+(migration 0006; the expression here and there must stay the same). On SQLite each
+word is a prefix match against the document's words, with no index.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.permissions import visible
 from prompts.models import Prompt, Usage
 
 MAX_QUERY = 200
+MAX_WORDS = 20
+# Large chat prompts could exceed what a PostgreSQL tsvector holds (1 MB); the name,
+# slug, tags and description come first, so only the far end of a long text is left out.
+MAX_DOCUMENT = 100_000
+SEARCH_INDEX = "prompt_search"
+_WORD = re.compile(r"[^\W_]+")
 
 
 def find_prompts(
@@ -37,26 +67,71 @@ def find_prompts(
         prompts = prompts.filter(team__slug=team)
     if tags:
         prompts = prompts.filter(_any_tag(tags))
+    order: tuple[str, ...] = ("team_id", "slug")
     if q and q.strip():
-        prompts = _matching(prompts, q.strip()[:MAX_QUERY])
-    return prompts.select_related("team", "latest_version").order_by("team_id", "slug")
+        words = words_of(q[:MAX_QUERY])[:MAX_WORDS]
+        if not words:
+            return Prompt.objects.none()  # nothing but punctuation: no word to look for
+        prompts = _matching(prompts, words).alias(name_misses=_name_misses(words))
+        order = ("name_misses", *order)
+    # The document is for the database to search, never for a page to show.
+    return prompts.select_related("team", "latest_version").defer("search_text").order_by(*order)
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a text as search sees them: letters and digits, lowercased."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def search_document(prompt: Prompt, version: Any) -> str:
+    """What search reads for ``prompt`` whose latest version is ``version`` (or None)."""
+    parts = [prompt.name, prompt.slug, " ".join(prompt.tags or []), prompt.description]
+    if version is not None:
+        parts.append(version.template or "")
+        parts += [m["content"] for m in version.messages or [] if isinstance(m, dict)]
+    words = " ".join(w for part in parts if isinstance(part, str) for w in words_of(part))
+    return words[:MAX_DOCUMENT].rsplit(" ", 1)[0] if len(words) > MAX_DOCUMENT else words
 
 
 def _any_tag(tags: list[str]) -> Q:
     condition = Q()
     for tag in {t.strip().lower() for t in tags if t.strip()}:
         if connection.vendor == "postgresql":
-            condition |= Q(tags__contains=[tag])  # jsonb containment, served by a GIN index
+            condition |= Q(tags__contains=[tag])  # jsonb containment
         else:
             # Tags are validated to hold no quote, so the quoted form matches exactly.
             condition |= Q(tags__icontains=f'"{tag}"')
     return condition
 
 
-def _matching(prompts: QuerySet, q: str) -> QuerySet:
-    return prompts.filter(
-        Q(name__icontains=q)
-        | Q(description__icontains=q)
-        | Q(slug__icontains=q)
-        | Q(latest_version__template__icontains=q)
-    )
+def _matching(prompts: QuerySet, words: list[str]) -> QuerySet:
+    if connection.vendor == "postgresql":
+        return _full_text(prompts, words)
+    for word in words:
+        prompts = prompts.filter(
+            Q(search_text__startswith=word) | Q(search_text__contains=" " + word)
+        )
+    return prompts
+
+
+def _full_text(prompts: QuerySet, words: list[str]) -> QuerySet:
+    # Imported here: django.contrib.postgres needs the PostgreSQL driver.
+    from django.contrib.postgres.search import SearchQuery
+
+    # Words hold letters and digits only, so this raw query has no operator but ours.
+    query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="simple")
+    return prompts.alias(document=search_vector()).filter(document=query)
+
+
+def search_vector() -> Any:
+    """The expression the GIN index holds; a query must use exactly this to be served."""
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector("search_text", config="simple")
+
+
+def _name_misses(words: list[str]) -> Case:
+    every_word = Q()
+    for word in words:
+        every_word &= Q(name__icontains=word)
+    return Case(When(every_word, then=Value(0)), default=Value(1), output_field=IntegerField())

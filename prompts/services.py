@@ -23,6 +23,7 @@ from accounts.permissions import can, visible
 from accounts.services import require
 from prompts import cache, templating
 from prompts.models import Environment, Prompt, PromptAddress, Version
+from prompts.search import search_document
 from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
 from webhooks import events
@@ -312,8 +313,9 @@ def create_prompt(
         )
         # The pointer is not part of history; the creation record already says it all.
         prompt.latest_version = version
+        prompt.search_text = search_document(prompt, version)
         prompt.skip_history_when_saving = True
-        prompt.save(update_fields=["latest_version"])
+        prompt.save(update_fields=["latest_version", "search_text"])
         del prompt.skip_history_when_saving
         events.emit(events.VERSION_CREATED, team=team, actor=actor, prompt=prompt, version=version)
         if environment is not None:
@@ -361,8 +363,9 @@ def add_version(
         )
         locked.latest_version = version
         locked.updated_at = version.created_at
+        locked.search_text = search_document(locked, version)
         attribute(locked, actor, change_note or f"version {version.number} added")
-        locked.save(update_fields=["latest_version", "updated_at"])
+        locked.save(update_fields=["latest_version", "updated_at", "search_text"])
         events.emit(
             events.VERSION_CREATED, team=locked.team, actor=actor, prompt=locked, version=version
         )
@@ -416,6 +419,8 @@ def update_prompt(
                 PromptAddress.objects.create(team=locked.team, slug=new_slug, prompt=locked)
         for field, value in changes.items():
             setattr(locked, field, value)
+        if changes:
+            locked.search_text = search_document(locked, locked.latest_version)
         locked.updated_at = timezone.now()
         what = ", ".join(sorted(changes)) or "nothing"
         attribute(

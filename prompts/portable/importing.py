@@ -36,6 +36,7 @@ from prompts import cache, environments
 from prompts.deployments import _record, live_versions
 from prompts.models import Deployment, Environment, Prompt, PromptAddress, Version
 from prompts.portable import fileformat as ff
+from prompts.search import search_document
 from prompts.services import _check_slug, _check_tags, _check_text, _lock, _version_content
 from registry_site.errors import Conflict, DomainError, Invalid
 from registry_site.history import attribute
@@ -402,8 +403,9 @@ def _create(
     created = {v.number: _write_version(options, prompt, v, v.number, outcome) for v in versions}
     # The pointer is not part of history; the creation record says it all.
     prompt.latest_version = created[versions[-1].number]
+    prompt.search_text = search_document(prompt, prompt.latest_version)
     prompt.skip_history_when_saving = True
-    prompt.save(update_fields=["latest_version"])
+    prompt.save(update_fields=["latest_version", "search_text"])
     del prompt.skip_history_when_saving
     for env_slug, number in sorted(meta["environments"].items()):
         env = envs.get(env_slug)
@@ -463,8 +465,9 @@ def _add_versions(
         return
     prompt.latest_version = added[-1]
     prompt.updated_at = max(prompt.updated_at, added[-1].created_at)
+    prompt.search_text = search_document(prompt, prompt.latest_version)
     attribute(prompt, options.actor, f"{REASON}: versions {_span(added)}")
-    prompt.save(update_fields=["latest_version", "updated_at"])
+    prompt.save(update_fields=["latest_version", "updated_at", "search_text"])
     cache.forget_prompt_on_commit(prompt)
     outcome.status = "updated"
 
