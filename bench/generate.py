@@ -430,7 +430,7 @@ class Writer:
             "updated_at": latest["created_at"],
         }
         if self.search_text:
-            prompt["search_text"] = " ".join([name, slug, description, *tags, latest["template"]])
+            prompt["search_text"] = search_text_of(prompt, latest)
         rows["prompt"].append(prompt)
         rows["address"].append(
             {
@@ -464,8 +464,6 @@ class Writer:
             else f"version {number} added",
             "history_user_id": author,
         }
-        if self.search_text:
-            row["search_text"] = " ".join([name, slug, description, *tags])
         return row
 
     def _releases(self, pid, team, versions, author, reviewer, rows) -> None:
@@ -525,6 +523,16 @@ class Writer:
                     "created_at": latest["created_at"] + timedelta(minutes=30),
                 }
             )
+
+
+def search_text_of(prompt: dict[str, Any], latest: dict[str, Any]) -> str:
+    """The search document the services keep on a prompt (prompts.search decides what it
+    holds), built from plain rows: no model object exists here."""
+    from types import SimpleNamespace
+
+    from prompts.search import search_document
+
+    return search_document(SimpleNamespace(**prompt), SimpleNamespace(**latest))
 
 
 def write_prompts(args: argparse.Namespace, writer: Writer) -> None:
