@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from accounts.permissions import visible
-from prompts.models import Comment, ReviewRequest, ReviewStatus, Version
+from prompts.models import Comment, Review, ReviewRequest, ReviewStatus, Version
 from prompts.review import approvals_of
 
 LIMIT = 100  # versions listed per section; the page says when there are more
@@ -42,9 +42,18 @@ def waiting_for(user: Any) -> QuerySet:
         ~Exists(answered)
     )
     named = ReviewRequest.objects.filter(version=OuterRef("pk"))
+    # The only candidates: versions naming the user, and versions in review. Starting
+    # from them (two index lookups) keeps the cost off the number of approved versions,
+    # which grows with the registry; filtering every reviewed version did not.
+    candidates = (
+        ReviewRequest.objects.filter(reviewer=user)
+        .order_by()
+        .values("version_id")
+        .union(Review.objects.filter(status=ReviewStatus.IN_REVIEW).order_by().values("version_id"))
+    )
     return (
         _live(user, "review")
-        .filter(review__status__in=UNDER_REVIEW)
+        .filter(pk__in=candidates, review__status__in=UNDER_REVIEW)
         .filter(Exists(asked) | (Q(review__status=ReviewStatus.IN_REVIEW) & ~Exists(named)))
         .exclude(author=user)
     )
