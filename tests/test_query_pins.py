@@ -1,0 +1,291 @@
+"""Every page and every reading endpoint costs the same number of queries at any size.
+
+One list holds them all (PINS). Each is requested at a small size and again after
+everything it could list has grown several times: prompts, versions, deployments live
+and planned, reviews, comments and replies, samples, usage, members, tokens,
+environments, webhooks and deliveries, and the audit trail all of that writes. A
+count that moves with the data is an N+1 to fix in the view or service.
+
+A new URL pattern must join PINS, or ACTIONS (it only writes: a GET is refused), or
+NOT_PINNED with its reason: test_every_url_is_pinned_or_named fails until it does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLResolver, get_resolver, resolve
+from django.utils import timezone
+
+from accounts import services as accounts
+from accounts import tokens
+from prompts import deployments, environments, review, samples, services
+from prompts.models import Environment, Usage
+from webhooks import services as webhooks
+from webhooks.models import Attempt
+
+P = "/p/support/ticket-classifier"
+A = "/api/v1/prompts/support/ticket-classifier"
+W = "/api/v1/teams/support/webhooks/{hook}"
+
+# (persona, url): API urls are requested with the persona's token, pages signed in.
+PINS: list[tuple[str, str]] = [
+    # pages
+    ("rita", "/"),
+    ("rita", "/prompts/"),
+    ("rita", "/prompts/?q=bulk&tag=bulk&team=support&sort=-updated"),
+    ("gina", "/prompts/"),  # granted one prompt only
+    ("rita", f"{P}/"),
+    ("rita", f"{P}/v/1/"),
+    ("rita", f"{P}/compare/?from=1&to=2"),
+    ("rita", f"{P}/releases/"),
+    ("rita", f"{P}/deploy/"),
+    ("ed", "/prompts/new/"),
+    ("ed", f"{P}/versions/new/"),
+    ("ed", f"{P}/settings/"),
+    ("ed", f"{P}/samples/"),
+    ("alice", f"{P}/audit/"),
+    ("rita", "/reviews/"),
+    ("rita", "/teams/support/board/"),
+    ("alice", "/teams/support/"),
+    ("alice", "/teams/support/tokens/"),
+    ("alice", "/teams/support/environments/"),
+    ("alice", "/teams/support/audit/"),
+    ("alice", "/teams/support/webhooks/"),
+    ("alice", "/teams/support/webhooks/{hook}/"),
+    # API
+    ("alice", "/api/v1/whoami"),
+    ("alice", "/api/v1/teams"),
+    ("alice", "/api/v1/teams/support/members"),
+    ("alice", "/api/v1/teams/support/environments"),
+    ("alice", "/api/v1/tokens"),
+    ("rita", "/api/v1/prompts"),
+    ("rita", "/api/v1/prompts?q=bulk&tag=bulk&team=support"),
+    ("rita", "/api/v1/prompts?unused_days=30"),
+    ("rita", A),
+    ("rita", f"{A}/versions"),
+    ("rita", f"{A}/versions/1"),
+    ("rita", f"{A}/versions/1/comments"),
+    ("rita", f"{A}/versions/1/review"),
+    ("rita", "/api/v1/reviews"),
+    ("rita", f"{A}/deployments"),
+    ("rita", f"{A}/compare?from=1&to=2"),
+    ("rita", f"{A}/usage"),
+    ("vic", f"{A}/resolve?environment=development"),
+    ("alice", "/api/v1/teams/support/webhooks"),
+    ("alice", W),
+    ("alice", f"{W}/deliveries"),
+]
+
+# Routes that only write; each refuses a GET (checked below), so it has no page to pin.
+ACTIONS: list[str] = [
+    "/preview/",
+    "/teams/support/members/",
+    "/teams/support/members/vic/role/",
+    "/teams/support/members/vic/remove/",
+    "/teams/support/tokens/1/revoke/",
+    "/teams/support/webhooks/1/secret/",
+    "/teams/support/webhooks/1/delete/",
+    "/teams/support/webhooks/1/test/",
+    "/teams/support/webhooks/1/deliveries/1/redeliver/",
+    "/teams/support/environments/staging/",
+    "/teams/support/environments/staging/delete/",
+    f"{P}/v/1/review/",
+    f"{P}/v/1/deprecate/",
+    f"{P}/v/1/comments/",
+    f"{P}/v/1/comments/1/edit/",
+    f"{P}/v/1/comments/1/resolve/",
+    f"{P}/rollback/",
+    f"{P}/deployments/1/cancel/",
+    "/api/v1/teams/support/members/vic",
+    "/api/v1/teams/support/environments/staging",
+    "/api/v1/teams/support/import",
+    "/api/v1/tokens/1",
+    f"{A}/restore",
+    f"{A}/versions/1/comments/1",
+    f"{A}/versions/1/comments/1/resolve",
+    f"{A}/versions/1/deprecate",
+    f"{A}/render",
+    f"{A}/deployments/rollback",
+    f"{A}/deployments/1/cancel",
+    "/api/v1/teams/support/webhooks/1/rotate-secret",
+    "/api/v1/teams/support/webhooks/1/ping",
+    "/api/v1/teams/support/webhooks/1/deliveries/1/redeliver",
+]
+
+# Routes deliberately left out, and why.
+NOT_PINNED: dict[str, str] = {
+    "api/schema/": "the OpenAPI document: built from code, reads no data",
+    "api/docs/": "the API explorer page: static",
+    "api/v1/teams/<str:team>/export": "an archive of the whole team: its size is the data",
+}
+# Whole trees left out: Django's admin and its sign-in pages are not ours to pin.
+NOT_PINNED_TREES = ("admin/", "accounts/")
+
+
+def all_routes() -> set[str]:
+    def walk(patterns, prefix: str):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route)
+            else:
+                yield route
+
+    return {
+        route
+        for route in walk(get_resolver().url_patterns, "")
+        if not route.startswith(NOT_PINNED_TREES)
+    }
+
+
+def route_of(url: str) -> str:
+    return resolve(url.split("?")[0]).route
+
+
+def test_every_url_is_pinned_or_named():
+    named = {route_of(url.format(hook=1)) for _, url in PINS}
+    named |= {route_of(url) for url in ACTIONS} | set(NOT_PINNED)
+    assert all_routes() - named == set(), "pin the new page, or name it in ACTIONS"
+    assert named - all_routes() == set(), "a route named here no longer exists"
+
+
+@pytest.mark.parametrize("url", ACTIONS)
+def test_an_action_refuses_a_get(people, as_user, client, url):
+    if url.startswith("/api/"):
+        response = as_user("alice").get(url)
+    else:
+        client.force_login(people["alice"])
+        response = client.get(url)
+    assert response.status_code == 405, url
+
+
+# ---------------------------------------------------------------------- the data
+
+
+def env(team, slug: str) -> Environment:
+    return Environment.objects.get(team=team, slug=slug)
+
+
+@pytest.fixture
+def world(people, prompt):
+    """A version 2 to compare with, gina granted the one prompt, a webhook, and one
+    step of everything grown."""
+    ed, alice = people["ed"], people["alice"]
+    accounts.grant_on_prompt(alice, prompt, "gina", "viewer")
+    services.add_version(ed, prompt, template="Sort: {{ ticket_text }}", deploy_to="staging")
+    hook = webhooks.create_webhook(
+        alice, people["support"], url="https://hooks.example.com/in", events=["version.created"]
+    )
+    grow(people, prompt, hook, 1, 0)
+    return {"hook": hook.pk}
+
+
+def grow(people, prompt, hook, n: int, start: int) -> None:
+    for i in range(start, start + n):
+        grow_prompts(people, i)
+        grow_the_prompt(people, prompt, i)
+        grow_the_team(people, hook, i)
+
+
+def grow_prompts(people, i: int) -> None:
+    """A support prompt with a version in review, approved, live and planned in
+    production; and a billing prompt nobody in support may see."""
+    ed, rita = people["ed"], people["rita"]
+    other = services.create_prompt(
+        ed,
+        people["support"],
+        name=f"Bulk {i:03d}",
+        tags=["bulk"],
+        template=f"Body {i} {{{{ x }}}}",
+        deploy_to="development",
+    )
+    version = services.add_version(ed, other, template="v2 {{ x }}", deploy_to="staging")
+    review.request_review(ed, version, reviewers=["rita"])
+    review.add_comment(rita, version, body="ok", verdict="approve")
+    production = env(people["support"], "production")
+    deployments.deploy(rita, other, production, version)
+    later = timezone.now() + timedelta(days=1)
+    deployments.deploy(rita, other, production, version, when=later)
+    services.add_version(ed, other, template="v3 {{ x }}")
+    review.request_review(ed, other.latest_version, reviewers=["rita"])
+    services.create_prompt(
+        people["oscar"], people["billing"], name=f"Invoice {i:03d}", template="secret {{ x }}"
+    )
+
+
+def grow_the_prompt(people, prompt, i: int) -> None:
+    """More versions, deployments, comments with replies, samples and usage of the
+    prompt the pages show."""
+    ed, rita = people["ed"], people["rita"]
+    services.add_version(ed, prompt, template=f"More {i} {{{{ ticket_text }}}}")
+    deployments.deploy(rita, prompt, env(prompt.team, "development"), prompt.latest_version)
+    first = prompt.versions.get(number=1)
+    thread = review.add_comment(rita, first, body=f"Why {i}?", line=1)
+    review.add_comment(ed, first, body="Because", parent=thread.pk)
+    review.add_comment(ed, first, body=f"Note {i}")
+    samples.save_sample(ed, prompt, f"sample {i}", {"ticket_text": f"text {i}"})
+    Usage.objects.create(
+        prompt=prompt,
+        version=prompt.latest_version,
+        environment="development",
+        kind="resolve",
+        caller=f"user:{i}",
+        day=timezone.now().date(),
+        count=i + 1,
+        last_seen=timezone.now(),
+    )
+
+
+def grow_the_team(people, hook, i: int) -> None:
+    """Members, tokens, an environment, a webhook and deliveries with attempts."""
+    alice, support = people["alice"], people["support"]
+    member = get_user_model().objects.create_user(username=f"member{i}")
+    accounts.set_role(alice, support, member.username, ["viewer", "editor", "reviewer"][i % 3])
+    tokens.issue(alice, name=f"script {i}", team=support)
+    tokens.issue(member, name=f"own {i}")
+    environments.create_environment(alice, support, slug=f"canary-{i}")
+    webhooks.create_webhook(
+        alice, support, url=f"https://hooks.example.com/{i}", events=["version.created"]
+    )
+    made = webhooks.send_test(alice, webhooks.find_webhook(alice, support, hook.pk))
+    Attempt.objects.create(
+        delivery=made, number=1, started_at=made.created_at, duration_ms=5, status_code=500
+    )
+
+
+# ---------------------------------------------------------------------- the pins
+
+
+def queries_of(get, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(captured.captured_queries)
+
+
+def getter(people, as_user, username: str, url: str):
+    if url.startswith("/api/"):
+        return as_user(username).get
+    client = Client()
+    client.force_login(people[username])
+    return client.get
+
+
+@pytest.mark.parametrize("username, url", PINS)
+def test_the_queries_of_a_page_do_not_grow_with_the_data(
+    people, prompt, world, as_user, username, url
+):
+    url = url.format(**world)
+    get = getter(people, as_user, username, url)
+    get(url)  # the caller's rights and token are cached from now on
+    small = queries_of(get, url)
+    hook = webhooks.find_webhook(people["alice"], people["support"], world["hook"])
+    grow(people, prompt, hook, 4, 1)  # five times as much of everything
+    get(url)  # rights read again after the team changed
+    assert queries_of(get, url) == small
