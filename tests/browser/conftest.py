@@ -1,9 +1,11 @@
 """Browser tests: Playwright driving Debian's Chromium against a live server.
 
-Every page a test visits is saved as a screenshot under tests/browser/screenshots/
-(not committed), so a person can look at what the tests saw.
+Tests save screenshots of the pages that matter (``page.shot(label)``), and of the page
+each test ends on, under tests/browser/screenshots/ (not committed), so a person can
+look at what the tests saw.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -54,9 +56,12 @@ def page(browser, live_server, request):
         suffix = f"-{label}" if label else ""
         page.screenshot(path=str(SHOTS / f"{name}-{counter['n']:02d}{suffix}.png"), full_page=True)
 
-    page.on("load", lambda _: shot())
     page.shot = shot
     yield page
+    # The page each test ends on. (Not a shot on every page load: a navigation started
+    # while such a shot is being taken can stall it for seconds.)
+    with contextlib.suppress(Exception):  # a screenshot is for people; never fail a test
+        shot("end")
     context.close()
 
 

@@ -28,24 +28,14 @@ def test_a_version_is_reviewed_changed_approved_released_and_rolled_back(page, p
     production = services.find_environment(people["support"], "production")
     deployments.deploy(people["rita"], prompt, production, v1, note="first release")
 
-    # The page fixture takes a screenshot of every page that loads; a navigation
-    # started while it is being taken can stall it. Screenshots of a page are taken
-    # one after the other, so taking one (kept in memory) waits for that one to end.
-    def settle() -> None:
-        page.screenshot()
-
     def go(path: str) -> None:
-        settle()
         page.goto(path)
 
     def click(target) -> None:
         """Click something that loads another page."""
-        settle()
         target.click()
 
     def log_in(username: str) -> None:
-        """Sign in on the sign-in page (the ``sign_in`` fixture's steps, after settling)."""
-        settle()
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(f"pw-{username}")
         page.get_by_role("button", name=re.compile("sign in", re.I)).click()
