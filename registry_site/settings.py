@@ -135,7 +135,7 @@ else:
     CACHES = {
         # Shared by every server process on this machine, so invalidation reaches them all.
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "registry_site.file_cache.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
             "KEY_PREFIX": CACHE_PREFIX,
             "OPTIONS": {"MAX_ENTRIES": 100_000},
