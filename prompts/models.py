@@ -35,7 +35,11 @@ class Prompt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team", "slug"], name="prompt_slug_unique_in_team"),
         ]
-        indexes = [models.Index(fields=["-updated_at"], name="prompt_recent")]
+        indexes = [
+            models.Index(fields=["-updated_at"], name="prompt_recent"),
+            # The prompt list's default order: a page of it is read off the index.
+            models.Index(fields=["name", "team", "slug"], name="prompt_by_name"),
+        ]
         ordering = ["team__slug", "slug"]
         permissions = [
             ("edit_prompt", "Add versions and comment on this prompt"),

@@ -35,7 +35,7 @@ VERSIONS_PER_PAGE = 50
 # A version's heavy columns, which no list on these pages shows.
 VERSION_BODY = ("template", "messages", "config", "variables")
 SORTS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "team__slug", "slug", "id"),
+    "name": ("name", "team_id", "slug"),  # served by the index prompt_by_name
     "-updated": ("-updated_at", "-id"),
 }
 SORT_LABELS = {"name": "Name", "-updated": "Last change"}

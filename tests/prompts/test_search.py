@@ -137,7 +137,7 @@ def test_another_teams_prompt_never_appears(people, vic, prompt, billing_prompt)
     assert found(people["oscar"], "classif") == []
 
 
-def test_prompts_named_by_every_word_come_first(people, vic, prompt):
+def test_matches_come_in_the_lists_order_by_team_and_slug(people, vic, prompt):
     services.create_prompt(
         people["ed"],
         people["support"],
@@ -145,7 +145,7 @@ def test_prompts_named_by_every_word_come_first(people, vic, prompt):
         slug="a-first-by-slug",
         template="About a ticket classifier",
     )
-    assert found(vic, "ticket classif") == ["ticket-classifier", "a-first-by-slug"]
+    assert found(vic, "ticket classif") == ["a-first-by-slug", "ticket-classifier"]
     assert found(vic, "about") == ["a-first-by-slug"]
 
 
