@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -144,6 +145,15 @@ def _rows(prompts: list[Prompt]) -> list[dict[str, Any]]:
     ]
 
 
+def _order(sort: str, *, searched: bool) -> tuple:
+    if searched and sort == "name":
+        # Matches are found through the search index, then sorted. In the indexed name
+        # order the planner may walk the name index instead, testing every prompt
+        # against a rare word: a second at 100,000 prompts.
+        return (Lower("name"), "team_id", "slug")
+    return SORTS[sort]
+
+
 @login_required
 def prompt_list(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -155,7 +165,7 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
     prompts = find_prompts(user, q=q or None, tags=tags or None, team=team or None)
     prompts = _without_bodies(
         prompts.select_related("latest_version__author"), "latest_version__"
-    ).order_by(*SORTS[sort])
+    ).order_by(*_order(sort, searched=bool(q)))
     page = _page(Paginator(prompts, PER_PAGE), request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
