@@ -151,9 +151,14 @@ def _highlight(removed: dict, added: dict, budget: int) -> int:
     cost = len(a) * len(b)
     if cost > budget:
         return 0
+    needed = PAIR_MIN_RATIO * (len(old) + len(new))
+    # Tokens the two middles share (as multisets) bound what the matcher can find: most
+    # unrelated pairs are told apart by this count, at a fraction of the matcher's cost.
+    if 2 * (head + tail + (Counter(a) & Counter(b)).total()) < needed:
+        return len(a) + len(b)
     matcher = difflib.SequenceMatcher(None, a, b)
     same = head + tail + sum(block.size for block in matcher.get_matching_blocks())
-    if 2 * same < PAIR_MIN_RATIO * (len(old) + len(new)):
+    if 2 * same < needed:
         return cost
     old_words: list[list[str]] = []
     new_words: list[list[str]] = []

@@ -294,9 +294,7 @@ def _check_reviewers(version: Version, reviewers: Any) -> list[Any] | None:
     # A name no database could hold is nobody's; it must not reach the query.
     storable = [n for n in names if len(n) <= 150 and "\x00" not in n and n.isprintable()]
     found = {u.get_username(): u for u in users.filter(**{f"{field}__in": storable})}
-    if version.author_id is not None and any(
-        u.pk == version.author_id for u in found.values()
-    ):
+    if version.author_id is not None and any(u.pk == version.author_id for u in found.values()):
         author = next(n for n, u in found.items() if u.pk == version.author_id)
         raise Invalid(
             f"{author} wrote version {version.number}; nobody reviews their own version.",
@@ -345,9 +343,7 @@ def _save_review(review: Review, actor: Any, status: str, reason: str) -> Review
     return review
 
 
-def request_review(
-    actor: Any, version: Version, note: str = "", reviewers: Any = None
-) -> Review:
+def request_review(actor: Any, version: Version, note: str = "", reviewers: Any = None) -> Review:
     """Ask for a review: the version goes to in_review (also from changes_requested or
     approved: the verdicts given stay, and count again as reviewers answer anew).
 

@@ -3,7 +3,7 @@ and the audit trail of a prompt or a team. All read-only.
 
 Rendering uses the same function the API's render endpoint uses; the diff comes from
 ``prompts.diffing``; the audit trail from ``prompts.audit``. User text is only ever
-escaped here: diff markup is built with ``format_html``.
+escaped: the diff's rows are written by ``prompts.views.diff_markup``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import zip_longest
 from typing import Any
 
 from django import forms
@@ -20,8 +19,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 
 from accounts.permissions import can
 from prompts import audit, deployments, diffing, services
@@ -30,6 +27,7 @@ from prompts.resolve import Resolved, payload_of, render_payload
 from prompts.templating import MissingVariables
 from prompts.views import review_panel
 from prompts.views.common import prompt_or_404, team_or_404
+from prompts.views.diff_markup import diff_view
 from prompts.views.release import deploy_panel, environments_of
 from registry_site.errors import DomainError
 
@@ -155,72 +153,6 @@ def render_version(prompt: Prompt, version: Version, given: dict) -> Rendering:
     if "messages" in answer:
         return Rendering(messages=answer["messages"])
     return Rendering(text=answer["rendered"])
-
-
-# ---------------------------------------------------------------------- diff markup
-
-_WORD_TAGS = {"remove": "<del>{}</del>", "add": "<ins>{}</ins>", "equal": "{}"}
-
-
-def line_html(line: dict) -> SafeString:
-    """A diff line's text, escaped, with its changed words inside <del> or <ins>."""
-    words = line.get("words")
-    if not words:
-        return format_html("{}", line["text"])
-    return format_html_join("", "{}", ((format_html(_WORD_TAGS[op], text),) for op, text in words))
-
-
-@dataclass(frozen=True)
-class Cell:
-    number: int | None
-    op: str  # equal, add or remove
-    html: SafeString
-    notes: tuple = ()  # comment threads on this line (review_panel.with_line_notes)
-
-
-def _cell(line: dict | None, side: str) -> Cell | None:
-    if line is None:
-        return None
-    number = line["old_line"] if side == "old" else line["new_line"]
-    return Cell(number=number, op=line["op"], html=line_html(line))
-
-
-def side_by_side(lines: list[dict]) -> list[tuple[Cell | None, Cell | None]]:
-    """Rows of (old, new) cells: equal lines face each other, and in a block of changes
-    the removed lines face the added ones in order."""
-    rows: list[tuple[Cell | None, Cell | None]] = []
-    removed: list[dict] = []
-    added: list[dict] = []
-
-    def flush() -> None:
-        for old, new in zip_longest(removed, added):
-            rows.append((_cell(old, "old"), _cell(new, "new")))
-        removed.clear()
-        added.clear()
-
-    for line in lines:
-        if line["op"] == "equal":
-            flush()
-            rows.append((_cell(line, "old"), _cell(line, "new")))
-        elif line["op"] == "remove":
-            if added:  # diffing lists removals before additions: this starts a new block
-                flush()
-            removed.append(line)
-        else:
-            added.append(line)
-    flush()
-    return rows
-
-
-def unified(lines: list[dict]) -> list[dict]:
-    return [{**line, "html": line_html(line)} for line in lines]
-
-
-def _diff_view(lines: list[dict], layout: str) -> dict:
-    changed = any(line["op"] != "equal" for line in lines)
-    if layout == "unified":
-        return {"layout": layout, "lines": unified(lines), "changed": changed}
-    return {"layout": "split", "rows": side_by_side(lines), "changed": changed}
 
 
 def _pretty(value: Any) -> str:
@@ -378,14 +310,14 @@ def compare_page(request: HttpRequest, team: str, slug: str) -> HttpResponse:
     output_diff = None
     if rendered_old.ok and rendered_new.ok:
         lines = diffing.diff_lines(rendered_old.as_text(), rendered_new.as_text())
-        output_diff = _diff_view(lines, layout)
+        output_diff = diff_view(lines, layout)
     context["comparison"] = {
         "old": old,
         "new": new,
         "old_title": f"v{old.number}",
         "new_title": f"v{new.number}",
-        "template": review_panel.with_line_notes(
-            _diff_view(changes["template"], layout), prompt, old, new
+        "template": diff_view(
+            changes["template"], layout, *review_panel.line_notes(prompt, old, new)
         ),
         "variables": _variable_changes(old, new, changes["variables"]),
         "config": _config_changes(changes["config"]),

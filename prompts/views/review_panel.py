@@ -8,7 +8,6 @@ with its errors and what was typed.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django import forms
@@ -112,10 +111,9 @@ def _notes_by_line(threads: list[Comment]) -> dict[int, list[dict]]:
     return notes
 
 
-def with_line_notes(view: dict, prompt: Prompt, old: Version, new: Version) -> dict:
-    """A template diff of the compare page with each version's threads beside the lines
-    they are on (the old side's beside its old lines, the new side's beside the new ones):
-    one query."""
+def line_notes(prompt: Prompt, old: Version, new: Version) -> tuple[dict, dict]:
+    """The threads on the lines of two compared versions, by line number: the old
+    version's and the new one's (each shown beside its own side's lines). One query."""
     found = (
         Comment.objects.filter(
             version_id__in={old.pk, new.pk}, parent__isnull=True, line__isnull=False
@@ -133,25 +131,7 @@ def with_line_notes(view: dict, prompt: Prompt, old: Version, new: Version) -> d
         notes[thread.version_id].setdefault(thread.line, []).append(
             _note(thread, href, thread.replies_count)
         )
-    before, after = notes[old.pk], notes[new.pk]
-    if view["layout"] == "unified":
-        view["lines"] = [
-            {
-                **line,
-                "old_notes": before.get(line["old_line"], []),
-                "new_notes": after.get(line["new_line"], []),
-            }
-            for line in view["lines"]
-        ]
-    else:
-        view["rows"] = [
-            (
-                old_cell and replace(old_cell, notes=tuple(before.get(old_cell.number, []))),
-                new_cell and replace(new_cell, notes=tuple(after.get(new_cell.number, []))),
-            )
-            for old_cell, new_cell in view["rows"]
-        ]
-    return view
+    return notes[old.pk], notes[new.pk]
 
 
 # ---------------------------------------------------------------------- version page

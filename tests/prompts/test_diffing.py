@@ -281,3 +281,30 @@ def test_word_highlights_are_skipped_when_both_texts_are_huge():
     assert all(line["words"] is None for line in changed)
     shorter = "\n".join(new.split("\n")[:5_000])
     assert any(line["words"] for line in diff_lines(old, shorter))
+
+
+def test_the_shared_word_bound_never_drops_a_pair_the_matcher_would_highlight():
+    # A removed and an added line are one changed line when difflib finds enough words
+    # in common; the cheap multiset bound in front of it may only skip pairs it rejects.
+    import difflib
+
+    from prompts.diffing import _SPACE, PAIR_MIN_RATIO, _common_ends
+
+    rng = random.Random(11)
+    vocabulary = ["a", "b", "c", "d", "e", "f", "{{ x }}", "the", "end."]
+    highlighted = 0
+    for _ in range(600):
+        old = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 12)))
+        new = " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 12)))
+        if old == new:
+            continue
+        a = [t for t in _SPACE.split(old) if t]
+        b = [t for t in _SPACE.split(new) if t]
+        head, tail = _common_ends(a, b)
+        middle = difflib.SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail])
+        same = head + tail + sum(block.size for block in middle.get_matching_blocks())
+        expected = 2 * same >= PAIR_MIN_RATIO * (len(a) + len(b))
+        removed, added = diff_lines(old, new)
+        assert (removed["words"] is not None) == expected, (old, new)
+        highlighted += expected
+    assert 100 < highlighted < 500  # both outcomes were exercised
