@@ -36,12 +36,12 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = _Client
 
-    def count_in_window(self, key: str, seconds: int) -> int:
-        """Add one to a counter that expires ``seconds`` after its first count; one
-        round trip (Django's add + incr take three)."""
+    def count_in_window(self, key: str, seconds: int, amount: int = 1) -> int:
+        """Add ``amount`` to a counter that expires ``seconds`` after its first count;
+        one round trip (Django's add + incr take three)."""
         name = self.make_and_validate_key(key)
         pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
-        pipe.incr(name)
+        pipe.incrby(name, amount)
         pipe.expire(name, seconds, nx=True)
         used, _ = pipe.execute()
         return int(used)

@@ -15,6 +15,7 @@ from accounts import permissions, tokens
 from accounts import services as accounts
 from prompts import cache as prompt_cache
 from prompts import services, usage
+from registry_site import throttling
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,7 @@ def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     django_cache.clear()
     caches["throttle"].clear()
+    throttling.windows.clear()
     prompt_cache.payloads.clear()
     prompt_cache.pointers.clear()
     permissions._held.clear()

@@ -31,3 +31,8 @@ def test_a_window_counter_counts_and_expires(redis_cache):
     ttl = client.ttl(redis_cache.make_and_validate_key("w"))
     assert 0 < ttl <= 60  # set by the first count, not pushed back by the next ones
     assert redis_cache.count_in_window("other", 60) == 1
+
+
+def test_a_window_counter_adds_a_batch_at_once(redis_cache):
+    assert redis_cache.count_in_window("batch", 60, 7) == 7
+    assert redis_cache.count_in_window("batch", 60, 3) == 10
