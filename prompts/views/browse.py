@@ -154,6 +154,24 @@ def _order(sort: str, *, searched: bool) -> tuple:
     return SORTS[sort]
 
 
+def _page_of(prompts: QuerySet, number: str | None) -> Page:
+    """A page of the list: its ids first, then their rows with what the page shows.
+
+    Reading the ids alone puts the LIMIT right over the sort, so a sorted search keeps
+    the best 25 of its matches in memory; with the joins in between, PostgreSQL sorted
+    every match's whole row (60,000 rows, spilled to disk, at 100,000 prompts)."""
+    page = _page(Paginator(prompts.values_list("pk", flat=True), PER_PAGE), number)
+    ids = list(page.object_list)
+    # The ids passed every filter; reading their rows by key alone skips the search
+    # document, which the filter would otherwise read and parse again for each row.
+    rows = _without_bodies(
+        Prompt.objects.select_related("team", "latest_version__author").defer("search_text"),
+        "latest_version__",
+    ).in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
+
+
 @login_required
 def prompt_list(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -163,10 +181,7 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "")
     sort = sort if sort in SORTS else "name"
     prompts = find_prompts(user, q=q or None, tags=tags or None, team=team or None)
-    prompts = _without_bodies(
-        prompts.select_related("latest_version__author"), "latest_version__"
-    ).order_by(*_order(sort, searched=bool(q)))
-    page = _page(Paginator(prompts, PER_PAGE), request.GET.get("page"))
+    page = _page_of(prompts.order_by(*_order(sort, searched=bool(q))), request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
     context = {

@@ -356,6 +356,27 @@ def test_the_list_has_pages_of_25(client, people, prompt):
     assert "Bulk 025" in html and "Bulk 029" in html and "Bulk 024" not in html
 
 
+def test_a_searched_list_pages_its_matches_in_name_order(client, people, prompt):
+    # Made in shuffled order and mixed case: each page holds the next names, every row
+    # with its team, latest version and author.
+    names = [f"{'Bulk' if i % 2 else 'bulk'} {i:03d}" for i in range(30)]
+    for i in [7, 29, 0, 13, 21, 2, 28, 14, 5, 19, 1, 26, 9, 24, 3, 17, 11, 27, 6, 22, 4, 15,
+              25, 8, 20, 10, 16, 12, 23, 18]:  # fmt: skip
+        services.create_prompt(
+            people["ed"], people["support"], name=names[i], template=f"matches {i} {{{{ x }}}}"
+        )
+    first = listing(client, people, "vic", "?q=matches")
+    second = listing(client, people, "vic", "?q=matches&page=2")
+    assert "30 prompts match" in first and "Page 1 of 2" in first
+    shown = [n for n in names if f"<strong>{n}</strong>" in first]
+    assert shown == names[:25]
+    assert [first.index(f"<strong>{n}</strong>") for n in shown] == sorted(
+        first.index(f"<strong>{n}</strong>") for n in shown
+    )
+    assert [n for n in names if f"<strong>{n}</strong>" in second] == names[25:]
+    assert first.count("support/") >= 25 and first.count('<small class="muted">ed</small>') == 25
+
+
 @pytest.mark.parametrize("page", ["0", "-3", "abc", "1.5", "", "9" * 5000])
 def test_a_malformed_page_number_shows_page_one(client, people, prompt, page):
     html = listing(client, people, "vic", f"?page={page}")
