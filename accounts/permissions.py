@@ -151,12 +151,21 @@ def grant_keys(user: Any) -> list[str]:
     already held in this process, only their generation is read."""
     if not _active(user):
         return []
-    gen_key, key = _grant_keys(user)
+    return grant_keys_of(user.pk)
+
+
+def grant_keys_of(user_id: int) -> list[str]:
+    """``grant_keys`` for a user known by id only (before the user is loaded)."""
+    gen_key, key = _grant_keys_of(user_id)
     return [gen_key] if _held.get(key) is not None else [gen_key, key]
 
 
 def _grant_keys(user: Any) -> tuple[str, str]:
-    return f"aclgen:{user.pk}", f"acl:{user.pk}"
+    return _grant_keys_of(user.pk)
+
+
+def _grant_keys_of(user_id: int) -> tuple[str, str]:
+    return f"aclgen:{user_id}", f"acl:{user_id}"
 
 
 def _grants(user: Any, known: dict | None = None) -> dict[str, dict[int, set[str]]]:

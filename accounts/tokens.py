@@ -3,6 +3,10 @@
 A raw token reads ``preg_<prefix>_<secret>``. The prefix finds the row; the secret
 is checked against a keyed digest in constant time. A known token is answered from
 the shared cache, so a warm request reads no table; revoking drops that entry.
+
+A view on the fetch path may name the cache entries it is about to read (``also``):
+they are read in the same round trip as the token and handed to the view on
+``user.prefetched``, so a warm resolve costs one round trip, like the cheapest view.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +28,15 @@ from django.utils import timezone
 from accounts.models import ApiToken, Membership, Team
 from registry_site.commit import now_and_after_commit
 from registry_site.errors import Forbidden, Invalid, NotFound
+from registry_site.memo import Memo
 
 PREFIX = "preg"
 PREFIX_SHAPE = re.compile(r"[0-9a-f]{12}")
 CACHE_SECONDS = 300
 TOUCH_EVERY = timedelta(minutes=1)
+# Token prefix -> the id of the user it belongs to, which never changes: what a view
+# needs to name the user's own entries before the token is read.
+_owners = Memo(4096)
 
 
 @dataclass
@@ -165,28 +174,39 @@ def _load(prefix: str) -> TokenIdentity | None:
     )
 
 
-def authenticate(raw: str) -> Any | None:
-    """The user a raw token acts for (with ``registry_token`` set), or None."""
+def authenticate(raw: str, also: Callable[[int], list[str]] | None = None) -> Any | None:
+    """The user a raw token acts for (with ``registry_token`` set), or None.
+
+    ``also(user_id)``: more cache keys to read with the token's entry, once this process
+    knows whose token it is; they land on ``user.prefetched`` (None: read, not there)."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX or not PREFIX_SHAPE.fullmatch(parts[1]):
         return None  # not a token of ours; never let it become a cache key
     prefix = parts[1]
-    identity = cache.get(_cache_key(prefix))
+    key = _cache_key(prefix)
+    owner = _owners.get(prefix)
+    extra = also(owner) if also is not None and owner is not None else []
+    found = cache.get_many([key, *extra]) if extra else {key: cache.get(key)}
+    identity = found.get(key)
     if identity is None:
         identity = _load(prefix)
         if identity is None:
             return None
-        cache.set(_cache_key(prefix), identity, CACHE_SECONDS)
+        cache.set(key, identity, CACHE_SECONDS)
     if not hmac.compare_digest(identity.digest, _digest(raw)):
         return None
+    _owners.put(prefix, identity.user_id)
     now = timezone.now()
     if not identity.is_active or (identity.expires_at and identity.expires_at <= now):
         return None
     if identity.last_used_at is None or now - identity.last_used_at > TOUCH_EVERY:
         ApiToken.objects.filter(pk=identity.id).update(last_used_at=now)
         identity.last_used_at = now
-        cache.set(_cache_key(prefix), identity, CACHE_SECONDS)
-    return _user_of(identity)
+        cache.set(key, identity, CACHE_SECONDS)
+    user = _user_of(identity)
+    if extra and owner == identity.user_id:
+        user.prefetched = {k: found.get(k) for k in extra}
+    return user
 
 
 def _user_of(identity: TokenIdentity) -> Any:

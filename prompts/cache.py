@@ -36,16 +36,31 @@ def generation_key(team_slug: str) -> str:
     return f"gen:{team_slug}"
 
 
+def pointer_keys(team_slug: str, slug: str, selector: str) -> list[str]:
+    """The entries ``read_pointer`` reads: the generation, and the pointer unless this
+    process holds it."""
+    key = pointer_key(team_slug, slug, selector)
+    gen_key = generation_key(team_slug)
+    return [gen_key] if pointers.get(key) is not None else [gen_key, key]
+
+
 def read_pointer(
-    team_slug: str, slug: str, selector: str, also: list[str] = ()
+    team_slug: str, slug: str, selector: str, also: list[str] = (), known: dict | None = None
 ) -> tuple[Any, dict | None, dict]:
     """(the team's current generation or None, the pointer if still valid, every entry
     read) in one round trip; ``also`` names more keys the caller needs read in that trip.
-    A pointer this process already holds is checked against the generation alone."""
+    A pointer this process already holds is checked against the generation alone.
+    ``known``: entries already read in this request (None: read, not there); only the
+    rest is read here."""
     gen_key = generation_key(team_slug)
     key = pointer_key(team_slug, slug, selector)
     mine = pointers.get(key)
-    found = cache.get_many([gen_key, *also] if mine is not None else [gen_key, key, *also])
+    wanted = [gen_key, *also] if mine is not None else [gen_key, key, *also]
+    known = known or {}
+    missing = [k for k in wanted if k not in known]
+    found = {k: v for k, v in known.items() if v is not None}
+    if missing:
+        found.update(cache.get_many(missing))
     gen = found.get(gen_key)
     if gen is None:
         return None, None, found

@@ -1,8 +1,10 @@
 """What services ask on every request: which version is live, and its rendering.
 
-The warm path reads four cache entries in one round trip (the team's generation, the
-address's pointer and the caller's rights with their generation) and the version
-payload from this process's memory; see prompts/cache.py for why that can never be stale.
+The warm path reads the team's generation and the caller's rights generation (and the
+address's pointer and the rights themselves when this process does not hold them) in
+one round trip, which the API makes together with the token's own read (``warm_keys``),
+and the version payload from this process's memory; see prompts/cache.py for why that
+can never be stale.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN
-from accounts.permissions import can_in, grant_keys
+from accounts.permissions import can_in, grant_keys, grant_keys_of
 from prompts import cache, templating
 from prompts.deployments import live_deployment, next_planned_at
 from prompts.models import Prompt, Version
@@ -75,6 +77,24 @@ def _selector(environment: str | None, version: Any, label: str | None) -> str:
     return "default"
 
 
+def warm_keys(user_id: int, team_slug: str, slug: str, ask: dict | None) -> list[str]:
+    """The cache entries ``resolve`` will read for this caller and address: with ``ask``
+    (its environment, version or label) the pointer too, unless this process holds it.
+    None for anything that is not a well-formed request: it gets its error from
+    ``resolve``."""
+    if not (SLUG.match(team_slug) and SLUG.match(slug)):
+        return []
+    if ask is None:
+        keys = [cache.generation_key(team_slug)]
+    else:
+        try:
+            selector = _selector(ask.get("environment"), ask.get("version"), ask.get("label"))
+        except Invalid:
+            return []
+        keys = cache.pointer_keys(team_slug, slug, selector)
+    return [*keys, *grant_keys_of(user_id)]
+
+
 def resolve(
     user: Any,
     team_slug: str,
@@ -83,13 +103,15 @@ def resolve(
     environment: str | None = None,
     version: Any = None,
     label: str | None = None,
+    known: dict | None = None,
 ) -> Resolved:
+    """``known``: cache entries this request already read (``warm_keys``)."""
     if not (SLUG.match(team_slug) and SLUG.match(slug)):
         # Not an address at all: answer before it becomes a cache key.
         raise NotFound(f"No prompt {team_slug}/{slug}.")
     selector = _selector(environment, version, label)
     # The caller's rights ride along with the pointer: one round trip for both.
-    gen, pointer, found = cache.read_pointer(team_slug, slug, selector, grant_keys(user))
+    gen, pointer, found = cache.read_pointer(team_slug, slug, selector, grant_keys(user), known)
     if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
         if not can_in(user, "view", pointer["team_id"], pointer["prompt_id"], found):
             raise NotFound(f"No prompt {team_slug}/{slug}.")

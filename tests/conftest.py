@@ -27,6 +27,7 @@ def _fast_and_clean(settings):
     prompt_cache.payloads.clear()
     prompt_cache.pointers.clear()
     permissions._held.clear()
+    tokens._owners.clear()
     usage.discard()
     yield
     prompt_cache.payloads.clear()

@@ -152,6 +152,12 @@ class VersionDetail(PromptScoped):
 class Resolve(PromptScoped):
     throttle_classes = [FetchThrottle]
 
+    def prefetch_keys(self, request: Request, user_id: int) -> list[str]:
+        """Read with the token (accounts.authentication): a warm resolve, one round trip."""
+        return resolve.warm_keys(
+            user_id, self.kwargs["team"], self.kwargs["slug"], request.query_params
+        )
+
     @extend_schema(
         parameters=[
             OpenApiParameter("environment", str),
@@ -175,6 +181,7 @@ class Resolve(PromptScoped):
             environment=params.get("environment"),
             version=params.get("version"),
             label=params.get("label"),
+            known=getattr(request.user, "prefetched", None),
         )
         usage.count(request.user, found, "resolve")
         etag = f'"{found.payload["content_hash"]}"'
@@ -191,6 +198,11 @@ def _etags(header: str) -> set[str]:
 class Render(PromptScoped):
     throttle_classes = [FetchThrottle]
 
+    def prefetch_keys(self, request: Request, user_id: int) -> list[str]:
+        """The team's and the caller's generations, read with the token (the body, which
+        says what to render, is not parsed yet; the pointer is usually held here)."""
+        return resolve.warm_keys(user_id, self.kwargs["team"], self.kwargs["slug"], None)
+
     @extend_schema(request=s.RenderIn, responses={200: s.RenderOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:
         data = checked(s.RenderIn, request.data)
@@ -200,6 +212,7 @@ class Render(PromptScoped):
             slug,
             environment=data.get("environment"),
             version=data.get("version"),
+            known=getattr(request.user, "prefetched", None),
         )
         answer = resolve.render_payload(found, data.get("variables") or {})
         usage.count(request.user, found, "render")

@@ -24,13 +24,11 @@ def test_a_warm_resolve_reads_no_table(as_user, prompt):
     assert queries_of(lambda: vic.get(f"{P}/resolve?label=latest")) == 0
 
 
-def test_a_warm_resolve_makes_two_shared_cache_round_trips(as_user, prompt, monkeypatch):
-    """The token's identity, then the pointer together with the caller's rights. (A
-    file cache's get_many reads key by key; only the caller's calls count here.)"""
+def count_cache_calls(monkeypatch) -> list[str]:
+    """The caller's calls to the default cache (a file cache's get_many reads key by key;
+    only the outermost call counts)."""
     from django.core.cache import caches
 
-    vic = as_user("vic", scopes=["read"])
-    vic.get(f"{P}/resolve?environment=development")
     backend = type(caches["default"])
     calls: list[str] = []
     depth = [0]
@@ -51,8 +49,51 @@ def test_a_warm_resolve_makes_two_shared_cache_round_trips(as_user, prompt, monk
 
     counted("get")
     counted("get_many")
+    return calls
+
+
+def test_a_warm_resolve_makes_one_shared_cache_round_trip(as_user, prompt, monkeypatch):
+    """The token's identity, the team's generation and the caller's rights generation,
+    read together: the same one round trip as whoami's token read."""
+    vic = as_user("vic", scopes=["read"])
+    vic.get(f"{P}/resolve?environment=development")
+    calls = count_cache_calls(monkeypatch)
+    assert vic.get(f"{P}/resolve?environment=development").status_code == 200
+    assert calls == ["get_many"]
+    calls.clear()
+    assert vic.get("/api/v1/whoami").status_code == 200
+    assert calls == ["get"]
+
+
+def test_a_warm_render_makes_one_shared_cache_round_trip(as_user, prompt, monkeypatch):
+    vic = as_user("vic", scopes=["read"])
+    body = {"variables": {"ticket_text": "x"}, "environment": "development"}
+    vic.post(f"{P}/render", body, format="json")
+    calls = count_cache_calls(monkeypatch)
+    assert vic.post(f"{P}/render", body, format="json").status_code == 200
+    assert calls == ["get_many"]
+
+
+def test_a_process_that_never_saw_the_token_reads_it_first(as_user, prompt, monkeypatch):
+    from accounts import tokens
+
+    vic = as_user("vic", scopes=["read"])
+    vic.get(f"{P}/resolve?environment=development")
+    tokens._owners.clear()  # whose token it is: not yet known here
+    calls = count_cache_calls(monkeypatch)
     assert vic.get(f"{P}/resolve?environment=development").status_code == 200
     assert calls == ["get", "get_many"]
+    calls.clear()
+    assert vic.get(f"{P}/resolve?environment=development").status_code == 200
+    assert calls == ["get_many"]
+
+
+def test_bad_resolve_requests_prefetch_nothing_and_get_their_error(as_user, prompt):
+    vic = as_user("vic", scopes=["read"])
+    vic.get(f"{P}/resolve?environment=development")
+    assert vic.get(f"{P}/resolve?environment=development&version=1").status_code == 400
+    assert vic.get(f"{P}/resolve?version=0").status_code == 400
+    assert vic.get("/api/v1/prompts/support/Not%20a%20slug/resolve").status_code == 404
 
 
 def test_a_warm_render_reads_no_table(as_user, prompt):
