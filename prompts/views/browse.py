@@ -8,11 +8,13 @@ same number of queries whatever the number of prompts, versions and deployments.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, Paginator
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
 
 from accounts.models import Membership, Team
 from accounts.permissions import can, visible
@@ -40,6 +43,9 @@ SORTS: dict[str, tuple[str, ...]] = {
     "-updated": ("-updated_at", "-id"),
 }
 SORT_LABELS = {"name": "Name", "-updated": "Last change"}
+# A list the database expects to hold more prompts than this shows the estimate
+# ("about 61,000"); counting exactly would read every match again.
+ESTIMATE_ABOVE = 5_000
 
 
 # ---------------------------------------------------------------------- helpers
@@ -154,14 +160,58 @@ def _order(sort: str, *, searched: bool) -> tuple:
     return SORTS[sort]
 
 
+class ListPaginator(Paginator):
+    """Counts exactly, unless PostgreSQL's planner expects more than ESTIMATE_ABOVE
+    rows: then its estimate is the count (``estimated``), which costs a plan, not a
+    second pass over tens of thousands of matches. An estimated list's pages are read
+    as asked (past its real end: no rows), and ``settle`` corrects the count from what
+    a page held."""
+
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        if connection.vendor == "postgresql":
+            plan = self.object_list.explain(format="json")  # "": nothing can match
+            expected = int(json.loads(plan)[0]["Plan"]["Plan Rows"]) if plan else 0
+            if expected > ESTIMATE_ABOVE:
+                self.estimated = True
+                return int(float(f"{expected:.2g}"))  # as precise as an estimate is
+        return super().count
+
+    def page(self, number: Any) -> Page:
+        if self.count and self.estimated:
+            bottom = (number - 1) * self.per_page
+            return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+        return super().page(number)
+
+    def settle(self, page: Page) -> None:
+        if not self.estimated:
+            return
+        shown = len(page.object_list)
+        if shown < self.per_page:  # the last page: the count is known exactly now
+            self.count = (page.number - 1) * self.per_page + shown
+            self.estimated = False
+        elif self.count <= page.number * self.per_page:  # fell short: there may be more
+            self.count = page.number * self.per_page + 1
+        else:
+            return
+        self.__dict__.pop("num_pages", None)
+
+
 def _page_of(prompts: QuerySet, number: str | None) -> Page:
     """A page of the list: its ids first, then their rows with what the page shows.
 
     Reading the ids alone puts the LIMIT right over the sort, so a sorted search keeps
     the best 25 of its matches in memory; with the joins in between, PostgreSQL sorted
     every match's whole row (60,000 rows, spilled to disk, at 100,000 prompts)."""
-    page = _page(Paginator(prompts.values_list("pk", flat=True), PER_PAGE), number)
+    paginator = ListPaginator(prompts.values_list("pk", flat=True), PER_PAGE)
+    page = _page(paginator, number)
     ids = list(page.object_list)
+    if not ids and page.number > 1:  # past the end of an estimated count
+        raise Http404("No such page.")
+    page.object_list = ids
+    paginator.settle(page)
     # The ids passed every filter; reading their rows by key alone skips the search
     # document, which the filter would otherwise read and parse again for each row.
     rows = _without_bodies(

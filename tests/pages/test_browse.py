@@ -377,6 +377,28 @@ def test_a_searched_list_pages_its_matches_in_name_order(client, people, prompt)
     assert first.count("support/") >= 25 and first.count('<small class="muted">ed</small>') == 25
 
 
+def test_a_long_list_shows_the_databases_estimate_on_postgresql(
+    client, people, prompt, monkeypatch
+):
+    # Above ESTIMATE_ABOVE, PostgreSQL's planner gives the count ("About ...") instead of
+    # a second pass over every match; a page that is not full knows the count exactly.
+    from django.db import connection
+
+    from prompts.views import browse
+
+    monkeypatch.setattr(browse, "ESTIMATE_ABOVE", 0)
+    make_prompts(people, 30)
+    first = listing(client, people, "vic", "?tag=bulk")
+    last = listing(client, people, "vic", "?tag=bulk&page=2")
+    assert "Bulk 024" in first and "Bulk 029" in last
+    assert "30 prompts match" in last and "Page 2 of 2" in last
+    if connection.vendor == "postgresql":
+        assert "About " in first and "of about " in first and "30 prompts" not in first
+    else:
+        assert "30 prompts match" in first and "Page 1 of 2" in first
+    assert client.get("/prompts/?tag=bulk&page=3").status_code == 404
+
+
 @pytest.mark.parametrize("page", ["0", "-3", "abc", "1.5", "", "9" * 5000])
 def test_a_malformed_page_number_shows_page_one(client, people, prompt, page):
     html = listing(client, people, "vic", f"?page={page}")
@@ -579,3 +601,17 @@ def test_the_prompt_page_reads_a_fixed_number_of_tables(
     client.get(PAGE)
     with django_assert_max_num_queries(12):
         assert client.get(PAGE).status_code == 200
+
+
+def test_an_estimate_that_falls_short_still_leads_to_the_next_page():
+    from prompts.views.browse import ListPaginator
+
+    paginator = ListPaginator(list(range(80)), 25)
+    paginator.count, paginator.estimated = 10, True  # the planner expected 10 rows
+    page = paginator.page(3)
+    assert list(page.object_list) == list(range(50, 75))
+    paginator.settle(page)
+    assert paginator.estimated and page.has_next() and paginator.num_pages == 4
+    last = paginator.page(4)
+    paginator.settle(last)
+    assert not paginator.estimated and paginator.count == 80 and not last.has_next()
