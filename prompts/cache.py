@@ -104,7 +104,7 @@ class _Payloads:
     Versions never change, so neither copy can be stale."""
 
     def __init__(self, size: int = 2048) -> None:
-        self.memo = Memo(size)
+        self.memo = Memo(size, scan_resistant=True)
 
     def get(self, version_id: int) -> dict | None:
         payload = self.memo.get(version_id)
@@ -124,4 +124,4 @@ class _Payloads:
 
 payloads = _Payloads()
 # Pointers this process has read or written; each is trusted only under its generation.
-pointers = Memo(8192)
+pointers = Memo(8192, scan_resistant=True)

@@ -18,12 +18,22 @@ from django.core.cache import cache
 
 
 class Memo:
-    """A bounded, thread-safe LRU map in this process's memory."""
+    """A bounded, thread-safe LRU map in this process's memory.
 
-    def __init__(self, size: int) -> None:
+    ``scan_resistant``: once full, a new key is admitted on its second offer within the
+    recent past only. A caller that fetches every prompt once (a crawler, a cold start
+    of many services) then cannot evict the entries in steady use, and a stream of
+    one-off keys stops churning the process's memory (each eviction and insertion of
+    a payload of a different size fragments the allocator's heap)."""
+
+    def __init__(self, size: int, *, scan_resistant: bool = False) -> None:
         self.size = size
         self.items: OrderedDict[Any, Any] = OrderedDict()
         self.lock = Lock()
+        # One byte per slot, keys hashed into 8 slots per entry; forgotten after every
+        # size / 2 new keys, so at most 1 in 16 one-off keys passes for a second offer.
+        self.offered = bytearray(8 * size) if scan_resistant else None
+        self.marks = 0
 
     def get(self, key: Any) -> Any:
         with self.lock:
@@ -34,14 +44,33 @@ class Memo:
 
     def put(self, key: Any, value: Any) -> None:
         with self.lock:
+            if key not in self.items and len(self.items) >= self.size and self._first(key):
+                return
             self.items[key] = value
             self.items.move_to_end(key)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
 
+    def _first(self, key: Any) -> bool:
+        """Whether this is the key's first offer lately (it is marked offered now)."""
+        if self.offered is None:
+            return False
+        slot = hash(key) % len(self.offered)
+        if self.offered[slot]:
+            return False
+        self.offered[slot] = 1
+        self.marks += 1
+        if self.marks >= max(1, self.size // 2):
+            self.offered[:] = bytes(len(self.offered))
+            self.marks = 0
+        return True
+
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            if self.offered is not None:
+                self.offered[:] = bytes(len(self.offered))
+            self.marks = 0
 
     def __len__(self) -> int:
         return len(self.items)

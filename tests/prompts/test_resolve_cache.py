@@ -1,6 +1,7 @@
 """The resolve cache's guarantees beyond the happy path: what another process writes
 counts at once, and a lost generation token never makes old entries valid again."""
 
+import pytest
 from django.core.cache import cache as shared
 
 from accounts import permissions
@@ -82,3 +83,28 @@ def test_process_memos_are_bounded():
         memo.put(i, {"i": i})
     assert len(memo) == 3
     assert memo.get(9) == {"i": 9} and memo.get(0) is None
+
+
+def test_a_full_scan_resistant_memo_admits_a_key_on_its_second_offer():
+    memo = cache.Memo(8, scan_resistant=True)
+    for i in range(8):
+        memo.put(i, {"i": i})  # not full yet: admitted at once
+    assert len(memo) == 8
+    for i in (100, 101):
+        memo.put(i, {"i": i})  # one-off keys of a scan
+    assert memo.get(100) is None and [memo.get(i) for i in range(8)] == [{"i": i} for i in range(8)]
+    memo.put(100, {"i": 100})  # offered again: in steady use after all
+    assert memo.get(100) == {"i": 100} and len(memo) == 8 and memo.get(0) is None
+
+
+@pytest.mark.parametrize("scan_resistant, most", [(True, 100_000 // 12), (False, 100_000)])
+def test_a_scan_of_one_off_keys_barely_churns_a_full_memo(scan_resistant, most):
+    memo = cache.Memo(1_000, scan_resistant=scan_resistant)
+    for key in range(1_000):
+        memo.put(key, key)
+    admitted = 0
+    for key in range(10_000, 110_000):  # every prompt fetched once
+        memo.put(key, key)
+        admitted += key in memo.items
+    assert len(memo) == 1_000
+    assert admitted <= most and (scan_resistant or admitted == most)
