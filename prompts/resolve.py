@@ -80,7 +80,7 @@ def _selector(environment: str | None, version: Any, label: str | None) -> str:
 def warm_keys(user_id: int, team_slug: str, slug: str, ask: dict | None) -> list[str]:
     """The cache entries ``resolve`` will read for this caller and address: with ``ask``
     (its environment, version or label) the pointer too, unless this process holds it.
-    None for anything that is not a well-formed request: it gets its error from
+    Nothing for anything that is not a well-formed request: it gets its error from
     ``resolve``."""
     if not (SLUG.match(team_slug) and SLUG.match(slug)):
         return []
