@@ -400,3 +400,37 @@ def test_macro_nesting_is_stopped_long_before_the_stack_runs_out(clean_afterward
     assert caught.value.details == {"limit": "recursion", "max": 50}
     nested = "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{% endif %}x{% endmacro %}{{ f(40) }}"
     assert templating.render_text(nested, {}) == "x" * 41
+
+
+def test_past_the_deadline_a_garbage_collector_callback_is_not_where_it_raises():
+    # A library's gc callback runs inside whatever frame allocates, and the collector
+    # swallows what it raises (which would also turn tracing off): the deadline is
+    # enforced at the next call outside it instead.
+    import gc
+
+    from prompts.templating import limits
+
+    frames = {}
+
+    def helper():
+        frames["helper"] = sys._getframe()
+
+    def callback(phase, info):
+        frames["callback"] = sys._getframe()
+        helper()
+
+    def ordinary():
+        frames["ordinary"] = sys._getframe()
+
+    gc.callbacks.append(callback)
+    try:
+        past = limits._RenderState(max_output=10, seconds=0.5, deadline=time.monotonic() - 1)
+        on_call = limits._tracer(past)
+        callback("start", {})
+        ordinary()
+        on_call(frames["callback"], "call", None)  # not raised
+        on_call(frames["helper"], "call", None)  # called from the callback: not raised
+        with pytest.raises(RenderLimit):
+            on_call(frames["ordinary"], "call", None)
+    finally:
+        gc.callbacks.remove(callback)
