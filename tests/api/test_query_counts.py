@@ -94,6 +94,17 @@ def test_bad_resolve_requests_prefetch_nothing_and_get_their_error(as_user, prom
     assert vic.get(f"{P}/resolve?environment=development&version=1").status_code == 400
     assert vic.get(f"{P}/resolve?version=0").status_code == 400
     assert vic.get("/api/v1/prompts/support/Not%20a%20slug/resolve").status_code == 404
+    from django.contrib.auth import get_user_model
+
+    from prompts.resolve import warm_keys
+
+    user_id = get_user_model().objects.get(username="vic").pk
+    asks = [{"environment": "development", "version": "1"}, {"version": "0"}, {"label": "x"}]
+    for ask in asks:
+        assert warm_keys(user_id, "support", "ticket-classifier", ask) == []
+    assert warm_keys(user_id, "support", "Not a slug", {}) == []
+    good = warm_keys(user_id, "support", "ticket-classifier", {"environment": "development"})
+    assert "gen:support" in good and f"aclgen:{user_id}" in good
 
 
 def test_a_warm_render_reads_no_table(as_user, prompt):
