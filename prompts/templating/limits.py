@@ -4,7 +4,6 @@ bounded range() given to templates and the `sys.settrace` deadline tracer."""
 
 from __future__ import annotations
 
-import gc
 import re
 import sys
 import threading
@@ -395,26 +394,20 @@ def _tracer(state: _RenderState) -> Callable[..., Any]:
       (groupby's key function, textwrap...) calls functions all the time.
     Other frames get no line tracing (returning None), which keeps them cheap. Raising from
     a trace function also turns tracing off, so cleanup code runs untraced.
-    Garbage-collector callbacks (a library's, a profiler's) run inside whatever frame
-    allocates, and the collector swallows what they raise: raising there would only turn
-    tracing off and let the template run on, so the deadline waits for the next call."""
+    A call the interpreter makes on its own inside the render (a garbage-collector or
+    weakref callback, a finalizer) may be where the deadline is found passed; the
+    interpreter swallows that exception ("Exception ignored in ...") and tracing stops.
+    Loops do not depend on tracing: every iteration is counted (``tick``) and checks the
+    clock every 64 iterations, which raises again where nothing swallows it."""
     deadline, clock = state.deadline, time.monotonic
-    exempt = {callback.__code__ for callback in gc.callbacks if hasattr(callback, "__code__")}
 
     def local(frame: FrameType, event: str, arg: Any) -> Any:
         if clock() > deadline:  # runs for every template line: kept minimal
             state.check_time()
         return local
 
-    def in_collector(frame: FrameType | None) -> bool:
-        while frame is not None:
-            if frame.f_code in exempt:
-                return True
-            frame = frame.f_back
-        return False
-
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-        if clock() > deadline and not (exempt and in_collector(frame)):
+        if clock() > deadline:
             state.check_time()
         return local if frame.f_code.co_filename == _TEMPLATE_FILENAME else None
 
