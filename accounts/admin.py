@@ -2,8 +2,8 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_base import VisibleOnlyAdmin
 from accounts.models import Membership, Team
-from registry_site.admin_base import VisibleOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):

@@ -32,6 +32,8 @@ ROLE_ORDER = [Role.VIEWER.value, Role.EDITOR.value, Role.REVIEWER.value, Role.AD
 
 
 class Team(models.Model):
+    # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
+    permission_paths = ("pk", None)
     slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -52,6 +54,8 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
+    # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
+    permission_paths = ("team_id", None)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Model, Q, QuerySet
 
@@ -54,6 +55,23 @@ SCOPE_OF_ACTION = {
 }
 
 
+class _Grantable:
+    """The model whose rows are granted one by one (a prompt) and guardian's direct
+    permission models for it; the app that owns it registers them (see register_grants)."""
+
+    model: Any = None
+    by_user: Any = None
+    by_group: Any = None
+
+
+_grantable = _Grantable()
+
+
+def register_grants(model: type[Model], by_user: type[Model], by_group: type[Model]) -> None:
+    """Called by the app that owns the grantable model when it is ready."""
+    _grantable.model, _grantable.by_user, _grantable.by_group = model, by_user, by_group
+
+
 def team_permissions(role: str) -> list[str]:
     return [ACTIONS[action][0] for action in ROLE_ACTIONS[role]]
 
@@ -72,20 +90,17 @@ def _token(user: Any):
 
 
 def _scope(obj: Model) -> tuple[int, int | None]:
-    """(team id, prompt id or None) of any object that lives in a team."""
-    from prompts.models import Comment, Deployment, Environment, Prompt, Version
+    """(team id, prompt id or None) of any object that lives in a team: the model says
+    how it reaches them (``permission_paths``), so this module names no model above it."""
+    team_path, prompt_path = _paths(type(obj))
+    return _follow(obj, team_path), _follow(obj, prompt_path) if prompt_path else None
 
-    if isinstance(obj, Team):
-        return obj.pk, None
-    if isinstance(obj, Prompt):
-        return obj.team_id, obj.pk
-    if isinstance(obj, Environment):
-        return obj.team_id, None
-    if isinstance(obj, Version | Deployment):
-        return obj.prompt.team_id, obj.prompt_id
-    if isinstance(obj, Comment):
-        return obj.version.prompt.team_id, obj.version.prompt_id
-    raise TypeError(f"no permission scope for {type(obj).__name__}")
+
+def _follow(obj: Any, path: str) -> Any:
+    """The value at a lookup path such as ``version__prompt__team_id``."""
+    for name in path.split("__"):
+        obj = getattr(obj, name)
+    return obj
 
 
 def _token_allows(user: Any, action: str, team_id: int) -> bool:
@@ -191,9 +206,7 @@ def _grants(user: Any, known: dict | None = None) -> dict[str, dict[int, set[str
         "gen": gen if gen is not None else ensure_generation(gen_key),
         "teams": _load_grants(user, TeamGroupObjectPermission, TeamUserObjectPermission),
     }
-    from prompts.models import PromptGroupObjectPermission, PromptUserObjectPermission
-
-    grants["prompts"] = _load_grants(user, PromptGroupObjectPermission, PromptUserObjectPermission)
+    grants["prompts"] = _load_grants(user, _grantable.by_group, _grantable.by_user)
     cache.set(key, grants, GRANTS_SECONDS)
     _held.put(key, grants)
     return grants
@@ -237,60 +250,13 @@ def teams_where(user: Any, action: str = "view") -> QuerySet:
     return ids.values("pk")
 
 
-def prompts_granted(user: Any, action: str = "view") -> QuerySet:
-    """A subquery of the ids of prompts granted to ``user`` one by one."""
-    from prompts.models import Prompt, PromptGroupObjectPermission, PromptUserObjectPermission
-
-    codename = ACTIONS[action][1]
-    by_group = PromptGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename=codename
-    ).values("content_object_id")
-    direct = PromptUserObjectPermission.objects.filter(
-        user=user, permission__codename=codename
-    ).values("content_object_id")
-    ids = Prompt.objects.filter(Q(pk__in=by_group) | Q(pk__in=direct))
-    token = _token(user)
-    if token is not None:
-        if SCOPE_OF_ACTION[action] not in token.scopes:
-            return Prompt.objects.none().values("pk")
-        if token.team_id is not None:
-            ids = ids.filter(team_id=token.team_id)
-    return ids.values("pk")
-
-
 def _paths(model: type[Model]) -> tuple[str, str | None]:
-    """How to reach (team id, prompt id) from a model, for filtering."""
-    from prompts.models import (
-        Comment,
-        Deployment,
-        Environment,
-        Prompt,
-        Review,
-        ReviewRequest,
-        SampleInput,
-        Usage,
-        Version,
-    )
-
-    paths: dict[type[Model], tuple[str, str | None]] = {
-        SampleInput: ("prompt__team_id", "prompt_id"),
-        Usage: ("prompt__team_id", "prompt_id"),
-        Team: ("pk", None),
-        Environment: ("team_id", None),
-        Prompt: ("team_id", "pk"),
-        Version: ("prompt__team_id", "prompt_id"),
-        Deployment: ("prompt__team_id", "prompt_id"),
-        Review: ("version__prompt__team_id", "version__prompt_id"),
-        ReviewRequest: ("version__prompt__team_id", "version__prompt_id"),
-        Comment: ("version__prompt__team_id", "version__prompt_id"),
-    }
-    if model in paths:
-        return paths[model]
-    from accounts.models import Membership
-
-    if model is Membership:
-        return "team_id", None
-    raise TypeError(f"no visibility rule for {model.__name__}")
+    """How to reach (team id, prompt id) from a model, as lookup paths: every model that
+    lives in a team declares ``permission_paths``."""
+    paths = getattr(model, "permission_paths", None)
+    if paths is None:
+        raise TypeError(f"no visibility rule for {model.__name__}")
+    return paths
 
 
 def visible(user: Any, queryset: QuerySet, action: str = "view") -> QuerySet:
@@ -306,8 +272,6 @@ def visible(user: Any, queryset: QuerySet, action: str = "view") -> QuerySet:
         return queryset.none()
     if user.is_superuser and _token(user) is None:
         return queryset
-    from prompts.models import Prompt
-
     team_path, prompt_path = _paths(queryset.model)
     token = _token(user)
     if token is not None and SCOPE_OF_ACTION[action] not in token.scopes:
@@ -323,7 +287,8 @@ def visible(user: Any, queryset: QuerySet, action: str = "view") -> QuerySet:
         condition |= Q(**{f"{prompt_path}__in": prompt_ids})
     elif prompt_ids:
         # Someone granted one prompt may see its team and environments, nothing more.
-        teams_of_grants = Prompt.objects.order_by().filter(pk__in=prompt_ids).values("team_id")
+        granted = _grantable.model.objects.order_by().filter(pk__in=prompt_ids)
+        teams_of_grants = granted.values("team_id")
         condition |= Q(**{f"{team_path}__in": teams_of_grants})
     return queryset.filter(condition & narrowed)
 
@@ -342,10 +307,6 @@ def people_who_may(action: str, obj: Model) -> QuerySet:
     """The active users who may do ``action`` on ``obj`` through a team role or a grant
     on its prompt (superusers only where they hold one): the people a form may offer,
     e.g. the reviewers one can ask. One query, as a subquery over guardian's tables."""
-    from django.contrib.auth import get_user_model
-
-    from prompts.models import PromptGroupObjectPermission, PromptUserObjectPermission
-
     team_id, prompt_id = _scope(obj)
     team_perm, prompt_perm = ACTIONS[action]
     groups = TeamGroupObjectPermission.objects.filter(
@@ -357,11 +318,11 @@ def people_who_may(action: str, obj: Model) -> QuerySet:
     condition = Q(groups__in=groups) | Q(pk__in=direct)
     if prompt_id is not None:
         condition |= Q(
-            groups__in=PromptGroupObjectPermission.objects.filter(
+            groups__in=_grantable.by_group.objects.filter(
                 content_object_id=prompt_id, permission__codename=prompt_perm
             ).values("group_id")
         ) | Q(
-            pk__in=PromptUserObjectPermission.objects.filter(
+            pk__in=_grantable.by_user.objects.filter(
                 content_object_id=prompt_id, permission__codename=prompt_perm
             ).values("user_id")
         )

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import (
@@ -27,9 +28,13 @@ from accounts.permissions import (
     forget_grants_on_commit,
     prompt_permissions,
     team_permissions,
+    visible,
 )
 from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
 from registry_site.history import attribute
+
+# Sent inside the transaction that creates a team: receivers add to it, or undo it all.
+team_created = Signal()
 
 
 def _check_role(role: str) -> str:
@@ -90,10 +95,16 @@ def create_team(actor: Any, slug: str, name: str) -> Team:
     for role in ROLE_ORDER:
         role_group(team, role)
     _save_membership(actor, team, actor, "admin", "created the team")
+    # Apps above accounts give a new team what it needs (releases: its environments).
+    team_created.send(sender=Team, actor=actor, team=team)
+    return team
 
-    from prompts.services import create_default_environments
 
-    create_default_environments(actor, team)
+def find_team(user: Any, team_slug: str) -> Team:
+    """The team ``user`` may see by slug; NotFound otherwise, as if it did not exist."""
+    team = visible(user, Team.objects.filter(slug=team_slug)).first()
+    if team is None:
+        raise NotFound(f"No team {team_slug}.")
     return team
 
 

@@ -23,11 +23,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import services, tokens
 from accounts.forms import AddMemberForm, RoleForm, TokenForm
+from accounts.lookups import team_or_404
 from accounts.models import ROLE_ORDER, ApiToken, Membership, Role, Team
 from accounts.permissions import can
-from prompts.models import Environment
-from prompts.views.common import form_error, team_or_404
 from registry_site.errors import DomainError, Forbidden, NotFound
+from registry_site.pages import form_error
+from releases.models import Environment
 
 # ---------------------------------------------------------------- overview
 

@@ -261,7 +261,7 @@ def people_and_teams(args: argparse.Namespace) -> dict[str, Any]:
 
     from accounts import services as accounts
     from accounts import tokens
-    from prompts.models import Environment
+    from releases.models import Environment
 
     users = get_user_model()
     # One password for the people the pages are read as, hashed once (slow on purpose).
@@ -333,7 +333,9 @@ class Writer:
     """Builds and writes the rows of a batch of prompts."""
 
     def __init__(self, args: argparse.Namespace, world: dict[str, Any]) -> None:
-        from prompts.models import Comment, Deployment, Prompt, PromptAddress, Review, Version
+        from prompts.models import Prompt, PromptAddress, Version
+        from releases.models import Deployment
+        from reviews.models import Comment, Review
 
         self.args, self.world = args, world
         self.rng = random.Random(args.seed)
@@ -469,7 +471,8 @@ class Writer:
     def _releases(self, pid, team, versions, author, reviewer, rows) -> None:
         """Every prompt live in development; most in staging; a third in production,
         approved by the team's reviewer; some discussion on the latest version."""
-        from prompts.models import Comment, Deployment
+        from releases.models import Deployment
+        from reviews.models import Comment
 
         rng, envs = self.rng, self.world["environments"]
         latest, previous = versions[-1], versions[-2]
@@ -576,7 +579,9 @@ def reset_sequences() -> None:
     from django.core.management.color import no_style
     from django.db import connection
 
-    from prompts.models import Comment, Deployment, Prompt, PromptAddress, Version
+    from prompts.models import Prompt, PromptAddress, Version
+    from releases.models import Deployment
+    from reviews.models import Comment
 
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(

@@ -2,18 +2,9 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from prompts.models import (
-    Comment,
-    Deployment,
-    Environment,
-    Prompt,
-    Review,
-    ReviewRequest,
-    SampleInput,
-    Version,
-)
+from accounts.admin_base import ReadOnlyAdmin, VisibleOnlyAdmin
+from prompts.models import Prompt, SampleInput, Version
 from prompts.search import search_document
-from registry_site.admin_base import ReadOnlyAdmin, VisibleOnlyAdmin
 
 
 @admin.register(Prompt)
@@ -50,51 +41,6 @@ class VersionAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "prompt__team"]
     search_fields = ["prompt__slug", "change_note", "template"]
     list_select_related = ["prompt__team", "author"]
-
-
-@admin.register(Environment)
-class EnvironmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    # Rules change through services, which also drop cached answers.
-    list_display = [
-        "team",
-        "slug",
-        "name",
-        "order",
-        "protected",
-        "required_approvals",
-        "is_default",
-    ]
-    list_filter = ["team", "protected"]
-    search_fields = ["slug", "name"]
-
-
-@admin.register(Deployment)
-class DeploymentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    list_display = ["prompt", "environment", "version", "kind", "effective_at", "actor"]
-    list_filter = ["kind", "environment__slug", "prompt__team"]
-    search_fields = ["prompt__slug", "note"]
-    list_select_related = ["prompt__team", "environment", "version", "actor"]
-
-
-@admin.register(Comment)
-class CommentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    list_display = ["version", "author", "verdict", "created_at"]
-    list_filter = ["verdict"]
-    search_fields = ["body"]
-    list_select_related = ["version__prompt", "author"]
-
-
-@admin.register(Review)
-class ReviewAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    list_display = ["version", "status", "updated_at"]
-    list_filter = ["status"]
-
-
-@admin.register(ReviewRequest)
-class ReviewRequestAdmin(ReadOnlyAdmin):
-    list_display = ["version", "reviewer", "requested_by", "requested_at"]
-    search_fields = ["reviewer__username", "version__prompt__slug"]
-    list_select_related = ["version__prompt", "reviewer", "requested_by"]
 
 
 @admin.register(SampleInput)

@@ -1,4 +1,4 @@
-"""Prompts, their immutable versions, environments, deployments and comments."""
+"""Prompts, their addresses, immutable versions and sample inputs."""
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +11,8 @@ from registry_site.errors import Immutable
 
 
 class Prompt(models.Model):
+    # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
+    permission_paths = ("team_id", "pk")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="prompts")
     slug = models.CharField(max_length=64, validators=[slug_validator])
     name = models.CharField(max_length=200)
@@ -87,6 +89,8 @@ class VersionQuerySet(models.QuerySet):
 
 
 class Version(models.Model):
+    # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
+    permission_paths = ("prompt__team_id", "prompt_id")
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
         CHAT = "chat", "Chat"
@@ -127,157 +131,7 @@ class Version(models.Model):
     @property
     def status(self) -> str:
         review = getattr(self, "review", None) if self.pk else None
-        return review.status if review else ReviewStatus.DRAFT
-
-
-class ReviewStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    DEPRECATED = "deprecated", "Deprecated"
-
-
-class Review(models.Model):
-    """The review state of a version, kept apart because a version row never changes.
-    No row means the version is a draft."""
-
-    version = models.OneToOneField(
-        Version, on_delete=models.CASCADE, primary_key=True, related_name="review"
-    )
-    status = models.CharField(max_length=20, choices=ReviewStatus.choices)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
-    updated_at = models.DateTimeField(default=timezone.now)
-    history = HistoricalRecords()
-
-    class Meta:
-        # "Waiting for me" looks for versions in review across every team one may review.
-        indexes = [models.Index(fields=["status"], name="review_status")]
-
-    def __str__(self) -> str:
-        return f"{self.version} {self.status}"
-
-
-class ReviewRequest(models.Model):
-    """A reviewer asked by name to review a version. Asking again renews ``requested_at``:
-    a verdict given before it no longer answers the request. Who asked, and why, is also
-    in the history of the version's Review."""
-
-    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="review_requests")
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
-    requested_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["version", "reviewer"], name="one_review_request_per_reviewer"
-            ),
-        ]
-        indexes = [models.Index(fields=["reviewer", "version"], name="review_request_reviewer")]
-        ordering = ["version", "reviewer__username"]
-
-    def __str__(self) -> str:
-        return f"{self.reviewer_id} asked to review {self.version_id}"
-
-
-class Environment(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="environments")
-    slug = models.CharField(max_length=64, validators=[slug_validator])
-    name = models.CharField(max_length=100)
-    order = models.PositiveIntegerField(default=0)
-    protected = models.BooleanField(default=False)
-    required_approvals = models.PositiveIntegerField(default=0)
-    is_default = models.BooleanField(default=False)
-    # A version must have been live in the environment before this one in order.
-    requires_previous = models.BooleanField(default=False)
-    history = HistoricalRecords()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "slug"], name="environment_slug_unique"),
-            models.UniqueConstraint(
-                fields=["team"], condition=models.Q(is_default=True), name="one_default_environment"
-            ),
-        ]
-        ordering = ["team", "order", "slug"]
-
-    def __str__(self) -> str:
-        return f"{self.team_id}:{self.slug}"
-
-
-class Deployment(models.Model):
-    """A version made live in an environment, now or at a planned time.
-
-    Which deployment is live is derived, never stored: the one with the latest
-    `effective_at` not in the future and not cancelled. So at most one is live per
-    prompt and environment at any instant, and a planned one goes live at its time
-    with nothing running.
-    """
-
-    class Kind(models.TextChoices):
-        DEPLOY = "deploy", "Deploy"
-        ROLLBACK = "rollback", "Rollback"
-
-    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="deployments")
-    environment = models.ForeignKey(
-        Environment, on_delete=models.PROTECT, related_name="deployments"
-    )
-    version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="deployments")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DEPLOY)
-    effective_at = models.DateTimeField()
-    scheduled_for = models.DateTimeField(null=True, blank=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    history = HistoricalRecords()
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["prompt", "environment", "-effective_at", "-id"], name="deployment_live"
-            ),
-        ]
-        ordering = ["-effective_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.prompt_id}@{self.environment_id} v{self.version_id}"
-
-
-class Comment(models.Model):
-    class Verdict(models.TextChoices):
-        APPROVE = "approve", "Approve"
-        REQUEST_CHANGES = "request_changes", "Request changes"
-
-    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="comments")
-    parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
-    )
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
-    verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
-    line = models.PositiveIntegerField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    # Set by review.edit_comment; the earlier texts are in the comment's history.
-    edited_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"comment {self.pk} on {self.version_id}"
+        return review.status if review else "draft"  # reviews.models.ReviewStatus.DRAFT
 
 
 class PromptUserObjectPermission(UserObjectPermissionBase):
@@ -288,42 +142,14 @@ class PromptGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Prompt, on_delete=models.CASCADE)
 
 
-class Usage(models.Model):
-    """How often a caller fetched a version, per day: who depends on a prompt."""
-
-    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="usage")
-    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
-    environment = models.CharField(max_length=64, blank=True)
-    kind = models.CharField(max_length=10)  # resolve or render
-    caller = models.CharField(max_length=40)  # "token:<id>" or "user:<id>"
-    token = models.ForeignKey(
-        "accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    day = models.DateField()
-    count = models.PositiveBigIntegerField(default=0)
-    last_seen = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["prompt", "version", "environment", "kind", "caller", "day"],
-                name="usage_unique_bucket",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.caller} {self.kind} {self.prompt_id} v{self.version_id}: {self.count}"
-
-
 class SampleInput(models.Model):
     """A named set of variable values kept with a prompt, to try its versions with.
 
     Written only through prompts.samples; no history: a sample is a working aid, not
     part of what services fetch.
     """
+    # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
+    permission_paths = ("prompt__team_id", "prompt_id")
 
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="samples")
     name = models.CharField(max_length=100)

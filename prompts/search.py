@@ -27,15 +27,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from accounts.permissions import visible
-from prompts.models import Prompt, Usage
+from prompts.models import Prompt
 
 MAX_QUERY = 200
 MAX_WORDS = 20
@@ -53,17 +51,15 @@ def find_prompts(
     tags: list[str] | None = None,
     team: str | None = None,
     archived: bool = False,
-    unused_days: int | None = None,
+    excluding: QuerySet | None = None,
 ) -> QuerySet:
     """Prompts ``user`` may see, matching every filter given, in a stable order.
 
-    ``unused_days``: only prompts nobody fetched in that many days (candidates to archive).
+    ``excluding``: a subquery of prompt ids to leave out (e.g. those fetched lately).
     """
     prompts = visible(user, Prompt.objects.filter(archived_at__isnull=not archived))
-    if unused_days is not None:
-        since = timezone.now().date() - timedelta(days=unused_days)
-        fetched = Usage.objects.filter(day__gte=since).values("prompt_id")
-        prompts = prompts.exclude(pk__in=fetched)
+    if excluding is not None:
+        prompts = prompts.exclude(pk__in=excluding)
     if team:
         prompts = prompts.filter(team__slug=team)
     if tags:

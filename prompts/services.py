@@ -1,4 +1,4 @@
-"""Every state change of prompts, versions and environments.
+"""Every state change of prompts and versions, and the lookups that find them.
 
 Each function takes the acting user first, checks the right through
 ``accounts.permissions``, runs in one transaction, records who and why in history,
@@ -7,56 +7,22 @@ and returns domain objects. Views and API views only call these.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import SLUG_PATTERN, Team
-from accounts.permissions import can, visible
+from accounts.models import Team
+from accounts.permissions import can
 from accounts.services import require
-from prompts import cache, templating
-from prompts.models import Environment, Prompt, PromptAddress, Version
+from prompts import cache, signals, writing
+from prompts.models import Prompt, PromptAddress, Version
 from prompts.search import search_document
 from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
 from webhooks import events
 
 T = TypeVar("T")
-
-DEFAULT_ENVIRONMENTS = [
-    # slug, name, protected, required approvals, default
-    ("development", "Development", False, 0, False),
-    ("staging", "Staging", False, 0, False),
-    ("production", "Production", True, 1, True),
-]
-MAX_TAGS = 20
-TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,39}$")
-WRITE_ATTEMPTS = 5
-
-
-def create_default_environments(actor: Any, team: Team) -> list[Environment]:
-    environments = []
-    for order, (slug, name, protected, approvals, default) in enumerate(DEFAULT_ENVIRONMENTS):
-        env = Environment(
-            team=team,
-            slug=slug,
-            name=name,
-            order=order,
-            protected=protected,
-            required_approvals=approvals,
-            is_default=default,
-        )
-        attribute(env, actor, "default environment").save()
-        environments.append(env)
-    return environments
-
 
 # ---------------------------------------------------------------- lookups
 
@@ -79,28 +45,6 @@ def find_prompt(user: Any, team_slug: str, slug: str, *, archived: bool = False)
     return prompt
 
 
-def find_team(user: Any, team_slug: str) -> Team:
-    team = visible(user, Team.objects.filter(slug=team_slug)).first()
-    if team is None:
-        raise NotFound(f"No team {team_slug}.")
-    return team
-
-
-def find_environment(team: Team, slug: str | None) -> Environment:
-    """An environment of the team by slug, or the team's default one."""
-    environments = Environment.objects.filter(team=team)
-    env = (
-        environments.filter(slug=slug).first()
-        if slug
-        else environments.filter(is_default=True).first()
-    )
-    if env is None:
-        raise NotFound(
-            f"No environment {slug or '(default)'} in {team.slug}.", code="environment_not_found"
-        )
-    return env
-
-
 def find_version(prompt: Prompt, number: Any) -> Version:
     try:
         number = int(number)
@@ -113,151 +57,18 @@ def find_version(prompt: Prompt, number: Any) -> Version:
     return version
 
 
-# ---------------------------------------------------------------- input checks
-
-
-def _check_slug(slug: Any) -> str:
-    if not isinstance(slug, str) or not re.match(SLUG_PATTERN, slug):
-        raise Invalid(
-            "A slug is 1 to 64 lowercase letters, digits or hyphens, not starting with a hyphen.",
-            {"field": "slug"},
-        )
-    return slug
-
-
-def _check_text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise Invalid(f"{field} must be text.", {"field": field})
-    if "\x00" in value:
-        raise Invalid(f"{field} must not contain NUL characters.", {"field": field})
-    value = value.strip() if field == "name" else value
-    if required and not value:
-        raise Invalid(f"{field} is required.", {"field": field})
-    if len(value) > limit:
-        raise Invalid(f"{field} is longer than {limit} characters.", {"field": field})
-    return value
-
-
-def _check_tags(tags: Any) -> list[str]:
-    if tags is None:
-        return []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise Invalid("tags must be a list of strings.", {"field": "tags"})
-    cleaned = sorted({t.strip().lower() for t in tags if t.strip()})
-    bad = [t for t in cleaned if not TAG_PATTERN.match(t)]
-    if bad:
-        raise Invalid(
-            "A tag is up to 40 lowercase letters, digits, '-', '_', '.' or ':'.",
-            {"field": "tags", "invalid": bad},
-        )
-    if len(cleaned) > MAX_TAGS:
-        raise Invalid(f"At most {MAX_TAGS} tags.", {"field": "tags"})
-    return cleaned
-
-
-def _check_config(config: Any) -> dict:
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise Invalid("config must be a JSON object.", {"field": "config"})
-    try:
-        encoded = json.dumps(config, allow_nan=False)
-    except (TypeError, ValueError):
-        raise Invalid("config must be plain JSON.", {"field": "config"}) from None
-    if "\\u0000" in encoded:
-        raise Invalid("config must not contain NUL characters.", {"field": "config"})
-    if len(encoded) > 100_000:
-        raise Invalid("config is larger than 100 kB.", {"field": "config"})
-    return config
-
-
-def content_hash(kind: str, template: str, messages: list, variables: list, config: dict) -> str:
-    canonical = json.dumps(
-        {
-            "kind": kind,
-            "template": template,
-            "messages": messages,
-            "variables": variables,
-            "config": config,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _version_content(template: Any, messages: Any, variables: Any, config: Any) -> dict:
-    """Validate a version's content; returns the fields of the version row."""
-    if messages is not None and template not in (None, ""):
-        raise Invalid("Give a template or chat messages, not both.", {"field": "messages"})
-    if messages is not None:
-        kind = Version.Kind.CHAT
-        detected = templating.check_messages(messages)
-        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
-        template = ""
-    else:
-        kind = Version.Kind.TEXT
-        if not isinstance(template, str) or not template.strip():
-            raise Invalid("A template is required.", {"field": "template"})
-        detected = templating.check(template)
-        messages = []
-    merged = templating.merge_variables(variables or [], detected)
-    config = _check_config(config)
-    return {
-        "kind": kind,
-        "template": template,
-        "messages": messages,
-        "variables": merged,
-        "config": config,
-        "content_hash": content_hash(kind, template, messages, merged, config),
-    }
-
-
 # ---------------------------------------------------------------- writes
 
 
-def _with_retry(write: Callable[[], T]) -> T:
-    """Run a write transaction, retrying a few times when a concurrent writer won.
-
-    PostgreSQL serializes writers of one prompt with a row lock; SQLite with
-    immediate transactions. Both can still give up under heavy contention (a busy
-    database, a racing insert), and a short retry is what the caller would do anyway.
-    Inside an outer transaction a retry cannot help, so the conflict is reported at once.
-    """
-    attempts = 1 if connection.in_atomic_block else WRITE_ATTEMPTS
-    for attempt in range(attempts):
-        try:
-            with transaction.atomic():
-                return write()
-        except (IntegrityError, OperationalError) as exc:
-            if isinstance(exc, OperationalError) and not _is_contention(exc):
-                raise
-            if attempt == attempts - 1:
-                raise Conflict(
-                    "The prompt changed at the same time; try again.",
-                    {"reason": "concurrent_write"},
-                ) from exc
-            time.sleep(0.02 * (2**attempt))
-    raise AssertionError("unreachable")
-
-
-def _is_contention(exc: OperationalError) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in ("locked", "deadlock", "could not serialize", "busy"))
-
-
-def _lock(prompt: Prompt) -> Prompt:
-    """Re-read the prompt row with a lock, so writers of one prompt take turns.
-
-    No join here: on PostgreSQL a joined row would come from the snapshot taken before
-    the lock was granted, so the latest version is read afterwards, by its own query.
-    """
-    locked = Prompt.objects.select_for_update().get(pk=prompt.pk)
-    locked.team = prompt.team
-    return locked
+def _deploy_new(actor: Any, prompt: Prompt, version: Version, deploy_to: str | None, force: bool):
+    """Deploy a new version in its own transaction when asked to: releases does it."""
+    if not deploy_to:
+        return
+    if not signals.deploy_requested.send(
+        sender=Version, actor=actor, prompt=prompt, version=version, environment=deploy_to,
+        force=force,
+    ):
+        raise Invalid("Deploying needs the releases app.", {"field": "deploy_to"})
 
 
 def create_prompt(
@@ -277,15 +88,14 @@ def create_prompt(
     force: bool = False,
 ) -> Prompt:
     """A new prompt with its version 1 (optionally deployed at once; ``force`` as in
-    ``deployments.deploy``)."""
+    ``releases.services.deploy``)."""
     require(actor, "edit", team, "Only editors create prompts.")
-    name = _check_text(name, "name", 200, required=True)
-    slug = _check_slug(slugify(name)[:64].strip("-") if slug in (None, "") else slug)
-    description = _check_text(description, "description", 10_000)
-    tags = _check_tags(tags)
-    change_note = _check_text(change_note, "change_note", 2_000)
-    content = _version_content(template, messages, variables, config)
-    environment = find_environment(team, deploy_to) if deploy_to else None
+    name = writing.check_text(name, "name", 200, required=True)
+    slug = writing.check_slug(slugify(name)[:64].strip("-") if slug in (None, "") else slug)
+    description = writing.check_text(description, "description", 10_000)
+    tags = writing.check_tags(tags)
+    change_note = writing.check_text(change_note, "change_note", 2_000)
+    content = writing.version_content(template, messages, variables, config)
 
     def write() -> Prompt:
         if PromptAddress.objects.filter(team=team, slug=slug).exists():
@@ -318,14 +128,11 @@ def create_prompt(
         prompt.save(update_fields=["latest_version", "search_text"])
         del prompt.skip_history_when_saving
         events.emit(events.VERSION_CREATED, team=team, actor=actor, prompt=prompt, version=version)
-        if environment is not None:
-            from prompts.deployments import deploy
-
-            deploy(actor, prompt, environment, version, force=force)
+        _deploy_new(actor, prompt, version, deploy_to, force)
         return prompt
 
     try:
-        return _with_retry(write)
+        return writing.with_retry(write)
     except Conflict as exc:
         if exc.details.get("reason") == "concurrent_write":
             raise Conflict(f"{team.slug}/{slug} is taken.", {"field": "slug"}) from None
@@ -345,14 +152,13 @@ def add_version(
     force: bool = False,
 ) -> Version:
     """The prompt's next version, numbered without gap or duplicate; deployed to
-    ``deploy_to`` in the same transaction (``force`` as in ``deployments.deploy``)."""
+    ``deploy_to`` in the same transaction (``force`` as in ``releases.services.deploy``)."""
     require(actor, "edit", prompt, "Only editors add versions.")
-    change_note = _check_text(change_note, "change_note", 2_000)
-    content = _version_content(template, messages, variables, config)
-    environment = find_environment(prompt.team, deploy_to) if deploy_to else None
+    change_note = writing.check_text(change_note, "change_note", 2_000)
+    content = writing.version_content(template, messages, variables, config)
 
     def write() -> Version:
-        locked = _lock(prompt)
+        locked = writing.lock(prompt)
         latest = locked.latest_version
         version = Version.objects.create(
             prompt=locked,
@@ -369,13 +175,10 @@ def add_version(
         events.emit(
             events.VERSION_CREATED, team=locked.team, actor=actor, prompt=locked, version=version
         )
-        if environment is not None:
-            from prompts.deployments import deploy
-
-            deploy(actor, locked, environment, version, force=force)
+        _deploy_new(actor, locked, version, deploy_to, force)
         return version
 
-    version = _with_retry(write)
+    version = writing.with_retry(write)
     prompt.latest_version = version
     prompt.updated_at = version.created_at
     cache.forget_prompt_on_commit(prompt)
@@ -399,17 +202,17 @@ def update_prompt(
     require(actor, "edit", prompt, "Only editors change prompts.")
     changes: dict[str, Any] = {}
     if name is not None:
-        changes["name"] = _check_text(name, "name", 200, required=True)
+        changes["name"] = writing.check_text(name, "name", 200, required=True)
     if description is not None:
-        changes["description"] = _check_text(description, "description", 10_000)
+        changes["description"] = writing.check_text(description, "description", 10_000)
     if tags is not None:
-        changes["tags"] = _check_tags(tags)
+        changes["tags"] = writing.check_tags(tags)
     if slug is not None and slug != prompt.slug:
-        changes["slug"] = _check_slug(slug)
-    reason = _check_text(reason, "reason", 2_000)
+        changes["slug"] = writing.check_slug(slug)
+    reason = writing.check_text(reason, "reason", 2_000)
 
     def write() -> Prompt:
-        locked = _lock(prompt)
+        locked = writing.lock(prompt)
         new_slug = changes.get("slug")
         if new_slug:
             owner = PromptAddress.objects.filter(team=locked.team, slug=new_slug).first()
@@ -429,7 +232,7 @@ def update_prompt(
         locked.save()
         return locked
 
-    updated = _with_retry(write)
+    updated = writing.with_retry(write)
     cache.forget_prompt_on_commit(updated)
     return updated
 
@@ -447,7 +250,7 @@ def restore_prompt(actor: Any, prompt: Prompt, reason: str = "") -> Prompt:
 
 def _set_archived(actor: Any, prompt: Prompt, when: Any, reason: str) -> Prompt:
     def write() -> Prompt:
-        locked = _lock(prompt)
+        locked = writing.lock(prompt)
         locked.archived_at = when
         locked.updated_at = timezone.now()
         attribute(locked, actor, reason)
@@ -456,6 +259,6 @@ def _set_archived(actor: Any, prompt: Prompt, when: Any, reason: str) -> Prompt:
             events.emit(events.PROMPT_ARCHIVED, team=locked.team, actor=actor, prompt=locked)
         return locked
 
-    updated = _with_retry(write)
+    updated = writing.with_retry(write)
     cache.forget_prompt_on_commit(updated)
     return updated

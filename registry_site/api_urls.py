@@ -2,8 +2,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
-from prompts.api import portable, reviews
+from portable.api import views as portable
 from prompts.api import views as prompts
+from reviews.api import views as reviews
 from webhooks.api import views as webhooks
 
 P = "prompts/<str:team>/<str:slug>"
@@ -29,7 +30,7 @@ urlpatterns = [
     path(f"v1/{P}/restore", prompts.PromptRestore.as_view()),
     path(f"v1/{P}/versions", prompts.VersionList.as_view()),
     path(f"v1/{P}/versions/<int:number>", prompts.VersionDetail.as_view()),
-    path(f"v1/{P}/versions/<int:number>/comments", prompts.CommentList.as_view()),
+    path(f"v1/{P}/versions/<int:number>/comments", reviews.CommentList.as_view()),
     path(
         f"v1/{P}/versions/<int:number>/comments/<int:comment_id>", reviews.CommentDetail.as_view()
     ),

@@ -52,9 +52,15 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_htmx",
+    # The product's apps, in their dependency order (see README "Where things are").
     "accounts",
-    "prompts",
     "webhooks",
+    "prompts",
+    "reviews",
+    "releases",
+    "serving",
+    "portable",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context.navigation",
-                "prompts.context.reviews",
+                "reviews.context.reviews",
             ],
         },
     },

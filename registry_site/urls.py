@@ -11,10 +11,11 @@ urlpatterns = [
     path("teams/", include("webhooks.views")),
     path("", include("prompts.views.browse")),
     path("", include("prompts.views.editor")),
-    path("", include("prompts.views.inspect")),
-    path("", include("prompts.views.review")),
-    path("", include("prompts.views.release")),
-    path("", include("prompts.views.environments")),
+    path("", include("reviews.views.inspect")),
+    path("", include("audit.views")),
+    path("", include("reviews.views.review")),
+    path("", include("releases.views.release")),
+    path("", include("releases.views.environments")),
 ]
 
 handler404 = errors_views.not_found

@@ -14,8 +14,9 @@ from rest_framework.test import APIClient
 from accounts import permissions, tokens
 from accounts import services as accounts
 from prompts import cache as prompt_cache
-from prompts import services, usage
+from prompts import services
 from registry_site import throttling
+from serving import usage
 
 
 @pytest.fixture(autouse=True)

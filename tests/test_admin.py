@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from prompts import deployments
-from prompts.models import Comment
+from releases import services as deployments
+from reviews.models import Comment
 
 
 @pytest.fixture

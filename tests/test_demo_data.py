@@ -7,8 +7,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Membership, Team
-from prompts import resolve
-from prompts.models import Comment, Deployment, Prompt, Version
+from prompts.models import Prompt, Version
+from releases.models import Deployment
+from reviews.models import Comment
+from serving import services as resolve
 
 
 def test_demo_data_loads_once_and_prints_how_to_sign_in(db, settings):

@@ -24,8 +24,12 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts import tokens
-from prompts import deployments, environments, review, samples, services
-from prompts.models import Environment, Usage
+from prompts import samples, services
+from releases import environments
+from releases import services as deployments
+from releases.models import Environment
+from reviews import services as review
+from serving.models import Usage
 from webhooks import services as webhooks
 from webhooks.models import Attempt
 

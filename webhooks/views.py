@@ -19,10 +19,11 @@ from django.urls import path
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.lookups import team_or_404
 from accounts.models import Team
 from accounts.permissions import can
-from prompts.views.common import form_error, team_or_404
 from registry_site.errors import DomainError, Forbidden, NotFound
+from registry_site.pages import form_error
 from webhooks import services
 from webhooks.events import DESCRIPTIONS
 from webhooks.forms import WebhookEditForm, WebhookForm

@@ -13,11 +13,11 @@ from accounts import services, tokens
 from accounts.api import serializers as s
 from accounts.models import ApiToken, Membership, Team
 from accounts.permissions import visible
-from prompts import environments
-from prompts.models import Environment
-from prompts.services import find_team
+from accounts.services import find_team
 from registry_site.api import ERRORS, RegistryView, checked
 from registry_site.errors import NotFound
+from releases import environments
+from releases.models import Environment
 
 
 def _time(value: Any) -> str | None:

@@ -3,32 +3,11 @@ output built by plain functions (fast) and described by serializers (schema)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
-from prompts.markup import render_markdown
-from prompts.models import Deployment, Prompt, Version
-
-SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
-
-
-class StrictChar(serializers.CharField):
-    """A string field that refuses numbers and booleans instead of converting them."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class Text(StrictChar):
-    """Text kept exactly as sent (templates and notes keep their whitespace)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("trim_whitespace", False)
-        kwargs.setdefault("allow_blank", True)
-        super().__init__(**kwargs)
+from prompts.models import Prompt, Version
+from registry_site.fields import SLUG, StrictChar, Text, name_of, time_of
+from releases.models import Deployment
 
 
 class VariableSerializer(serializers.Serializer):
@@ -90,13 +69,6 @@ class DeployIn(serializers.Serializer):
 class RollbackIn(serializers.Serializer):
     environment = serializers.RegexField(SLUG)
     note = Text(required=False, max_length=2000)
-
-
-class CommentIn(serializers.Serializer):
-    body = Text(max_length=10_000)
-    parent = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
-    verdict = serializers.ChoiceField(choices=["", "approve", "request_changes"], required=False)
-    line = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10**6)
 
 
 # ---------------------------------------------------------------- output
@@ -165,32 +137,6 @@ class RenderOut(serializers.Serializer):
     environment = serializers.CharField(allow_null=True)
 
 
-class ReplyOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    parent = serializers.IntegerField(allow_null=True)
-    author = serializers.CharField()
-    body = serializers.CharField(help_text="Markdown, as written")
-    body_html = serializers.CharField(help_text="the body as sanitized HTML")
-    verdict = serializers.ChoiceField(choices=["", "approve", "request_changes"])
-    line = serializers.IntegerField(allow_null=True)
-    resolved = serializers.BooleanField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
-
-
-class CommentOut(ReplyOut):
-    replies = ReplyOut(many=True)
-
-
-def _time(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def _name(user: Any) -> str | None:
-    return user.get_username() if user is not None else None
-
-
 def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:
     latest = prompt.latest_version
     return {
@@ -202,8 +148,8 @@ def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:
         "latest_version": latest.number if latest else None,
         "deployments": live,
         "archived": prompt.is_archived,
-        "created_at": _time(prompt.created_at),
-        "updated_at": _time(prompt.updated_at),
+        "created_at": time_of(prompt.created_at),
+        "updated_at": time_of(prompt.updated_at),
     }
 
 
@@ -216,8 +162,8 @@ def version_out(version: Version, approvals: int = 0) -> dict:
         "variables": version.variables,
         "config": version.config,
         "change_note": version.change_note,
-        "author": _name(version.author),
-        "created_at": _time(version.created_at),
+        "author": name_of(version.author),
+        "created_at": time_of(version.created_at),
         "content_hash": version.content_hash,
         "status": version.status,
         "approvals": approvals,
@@ -231,29 +177,12 @@ def deployment_out(deployment: Deployment, state: str) -> dict:
         "version": deployment.version.number,
         "kind": deployment.kind,
         "state": state,
-        "scheduled_for": _time(deployment.scheduled_for),
-        "activated_at": _time(deployment.activated_at),
-        "effective_at": _time(deployment.effective_at),
-        "actor": _name(deployment.actor),
+        "scheduled_for": time_of(deployment.scheduled_for),
+        "activated_at": time_of(deployment.activated_at),
+        "effective_at": time_of(deployment.effective_at),
+        "actor": name_of(deployment.actor),
         "note": deployment.note,
-        "created_at": _time(deployment.created_at),
-    }
-
-
-def comment_out(comment: Any) -> dict:
-    return {
-        "id": comment.pk,
-        "parent": comment.parent_id,
-        "author": _name(comment.author),
-        "body": comment.body,
-        "body_html": render_markdown(comment.body),
-        "verdict": comment.verdict,
-        "line": comment.line,
-        "resolved": comment.resolved_at is not None,
-        "resolved_at": _time(comment.resolved_at),
-        "created_at": _time(comment.created_at),
-        "edited_at": _time(comment.edited_at),
-        "replies": [comment_out(r) for r in getattr(comment, "replies_list", [])],
+        "created_at": time_of(deployment.created_at),
     }
 
 

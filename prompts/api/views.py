@@ -7,23 +7,22 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from prompts import deployments, diffing, resolve, review, services, usage
+from accounts.services import find_team
+from prompts import diffing, services
 from prompts.api import serializers as s
+from prompts.lookups import PromptScoped
 from prompts.models import Version
 from prompts.search import find_prompts
 from registry_site.api import ERRORS, Pages, RegistryView, checked, paginated
 from registry_site.errors import Immutable, Invalid
 from registry_site.throttling import FetchThrottle
+from releases import environments
+from releases import services as deployments
+from reviews import services as review
+from serving import services as resolve
+from serving import usage
 
 KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "unused_days"}
-
-
-class PromptScoped(RegistryView):
-    """A view under /prompts/{team}/{slug}: the prompt is looked up on what the caller
-    may see, so anything else is a 404."""
-
-    def prompt(self, request: Request, team: str, slug: str, archived: bool = False):
-        return services.find_prompt(request.user, team, slug, archived=archived)
 
 
 def live_of(prompts: list) -> dict[int, dict[str, int]]:
@@ -55,7 +54,7 @@ class PromptList(RegistryView):
             q=request.query_params.get("q"),
             tags=request.query_params.getlist("tag"),
             team=request.query_params.get("team"),
-            unused_days=_days(request.query_params.get("unused_days")),
+            excluding=usage.fetched_within(_days(request.query_params.get("unused_days"))),
         )
         pages = Pages()
         page = pages.paginate_queryset(prompts, request, view=self)
@@ -65,7 +64,7 @@ class PromptList(RegistryView):
     @extend_schema(request=s.PromptIn, responses={201: s.PromptOut, **ERRORS})
     def post(self, request: Request) -> Response:
         data = checked(s.PromptIn, request.data)
-        team = services.find_team(request.user, data.pop("team"))
+        team = find_team(request.user, data.pop("team"))
         prompt = services.create_prompt(request.user, team, **data)
         return Response(
             s.prompt_out(prompt, live_of([prompt])[prompt.pk]), status=status.HTTP_201_CREATED
@@ -227,7 +226,7 @@ class DeploymentList(PromptScoped):
     def get(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         env_slug = request.query_params.get("environment")
-        env = services.find_environment(prompt.team, env_slug) if env_slug else None
+        env = environments.find_environment(prompt.team, env_slug) if env_slug else None
         log = deployments.history(prompt, env)
         live = deployments.live_ids(prompt)
         pages = Pages()
@@ -240,7 +239,7 @@ class DeploymentList(PromptScoped):
     def post(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         data = checked(s.DeployIn, request.data)
-        env = services.find_environment(prompt.team, data["environment"])
+        env = environments.find_environment(prompt.team, data["environment"])
         version = services.find_version(prompt, data["version"])
         made = deployments.deploy(
             request.user,
@@ -263,7 +262,7 @@ class Rollback(PromptScoped):
     def post(self, request: Request, team: str, slug: str) -> Response:
         prompt = self.prompt(request, team, slug)
         data = checked(s.RollbackIn, request.data)
-        env = services.find_environment(prompt.team, data["environment"])
+        env = environments.find_environment(prompt.team, data["environment"])
         made = deployments.rollback(request.user, prompt, env, note=data.get("note", ""))
         return Response(_deployment(made), status=status.HTTP_201_CREATED)
 
@@ -278,20 +277,6 @@ class DeploymentCancel(PromptScoped):
         prompt = self.prompt(request, team, slug)
         planned = deployments.find_deployment(prompt, deployment_id)
         return Response(_deployment(deployments.cancel(request.user, planned)))
-
-
-class CommentList(PromptScoped):
-    @extend_schema(responses={200: s.CommentOut(many=True), **ERRORS})
-    def get(self, request: Request, team: str, slug: str, number: int) -> Response:
-        version = services.find_version(self.prompt(request, team, slug), number)
-        return Response([s.comment_out(c) for c in review.threads(version)])
-
-    @extend_schema(request=s.CommentIn, responses={201: s.CommentOut, **ERRORS})
-    def post(self, request: Request, team: str, slug: str, number: int) -> Response:
-        version = services.find_version(self.prompt(request, team, slug), number)
-        data = checked(s.CommentIn, request.data)
-        comment = review.add_comment(request.user, version, **data)
-        return Response(s.comment_out(comment), status=status.HTTP_201_CREATED)
 
 
 class Compare(PromptScoped):

@@ -27,11 +27,15 @@ from django.utils.functional import cached_property
 
 from accounts.models import Membership, Team
 from accounts.permissions import can, visible
-from prompts import deployments, my_reviews, usage
-from prompts.models import Deployment, Environment, Prompt, Review, ReviewStatus, Version
+from prompts.lookups import prompt_or_404
+from prompts.models import Prompt, Version
 from prompts.search import MAX_QUERY, find_prompts
-from prompts.views import release
-from prompts.views.common import prompt_or_404
+from releases import panel as release
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews import my_reviews
+from reviews.models import Review, ReviewStatus
+from serving import usage
 
 RECENT = 10
 PER_PAGE = 25
@@ -99,7 +103,7 @@ def home(request: HttpRequest) -> HttpResponse:
         ).select_related("prompt__team", "environment", "version", "actor"),
         "version__",
     ).order_by("-effective_at", "-id")[:RECENT]
-    # The rule of what waits for whom lives in prompts.my_reviews ("My reviews" page).
+    # The rule of what waits for whom lives in reviews.my_reviews ("My reviews" page).
     waiting = _without_bodies(
         Review.objects.filter(version__in=my_reviews.waiting_for(user)).select_related(
             "version__prompt__team", "version__author", "requested_by"

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.lookups import team_or_404
 from accounts.models import Team
 from accounts.permissions import can, visible
 from prompts import samples as sample_inputs
@@ -51,19 +52,16 @@ from prompts.forms import (
     show_json,
     variable_rows,
 )
+from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, PromptAddress, Version
-from prompts.views.common import form_error, prompt_or_404, team_or_404
 from registry_site.errors import DomainError
+from registry_site.pages import form_error, prompt_path
 
 DEPLOY_TARGET = "development"
 MAX_VALUE_INPUTS = 500  # sample value inputs read from one request
 MAX_SAMPLE_JSON = 200_000  # characters of the posted sample set kept for typed values
 SAMPLES_IN_EDITOR = 100  # sample sets offered in the editor's select
 
-
-def prompt_path(prompt: Prompt) -> str:
-    """The prompt page (built by the browse pages), at its plain path."""
-    return f"/p/{prompt.team.slug}/{prompt.slug}/"
 
 
 def _editor_of(request: HttpRequest, team: str, slug: str, *, archived: bool = False) -> Prompt:

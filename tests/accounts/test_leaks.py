@@ -5,8 +5,10 @@ import pytest
 from accounts import services as accounts
 from accounts.models import Membership, Team
 from accounts.permissions import visible
-from prompts import deployments
-from prompts.models import Comment, Deployment, Environment, Prompt, Review, Version
+from prompts.models import Prompt, Version
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews.models import Comment, Review
 
 MODELS = [Team, Membership, Environment, Prompt, Version, Deployment, Comment, Review]
 

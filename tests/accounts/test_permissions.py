@@ -4,9 +4,13 @@ import pytest
 
 from accounts import services as accounts
 from accounts.permissions import can, role_of, visible
-from prompts import deployments, resolve, services
-from prompts.models import Comment, Deployment, Environment, Prompt, Version
+from prompts import services
+from prompts.models import Prompt, Version
 from registry_site.errors import Forbidden, NotFound
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews.models import Comment
+from serving import services as resolve
 
 ALLOWED, FORBIDDEN, HIDDEN = "allowed", "forbidden", "hidden"
 

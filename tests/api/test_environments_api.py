@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts import services as accounts
-from prompts.models import Environment
+from releases.models import Environment
 
 URL = "/api/v1/teams/support/environments"
 

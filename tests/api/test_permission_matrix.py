@@ -2,7 +2,7 @@
 
 import pytest
 
-from prompts.models import Comment
+from reviews.models import Comment
 
 P = "/api/v1/prompts/support/ticket-classifier"
 T = "/api/v1/teams/support"

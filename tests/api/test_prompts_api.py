@@ -208,13 +208,13 @@ def test_writes_with_a_token_record_their_user(ed, prompt, people):
     record = Prompt.history.filter(id=prompt.pk).latest("history_id")
     assert record.history_user == people["ed"]
     ed.post(f"{P}/deployments", {"environment": "staging", "version": 1}, format="json")
-    from prompts.models import Deployment
+    from releases.models import Deployment
 
     assert Deployment.history.latest("history_id").history_user == people["ed"]
 
 
 def test_usage_counts_who_fetches(ed, as_user, prompt):
-    from prompts import usage
+    from serving import usage
 
     service = as_user("vic", scopes=["read"], name="checkout-service")
     for _ in range(3):
@@ -231,7 +231,7 @@ def test_usage_counts_who_fetches(ed, as_user, prompt):
 
 
 def test_unused_prompts_are_found(ed, as_user, prompt, people):
-    from prompts import usage
+    from serving import usage
 
     services.create_prompt(people["ed"], people["support"], name="Forgotten", template="x")
     as_user("vic").get(f"{P}/resolve?environment=development")

@@ -96,7 +96,7 @@ def test_bad_resolve_requests_prefetch_nothing_and_get_their_error(as_user, prom
     assert vic.get("/api/v1/prompts/support/Not%20a%20slug/resolve").status_code == 404
     from django.contrib.auth import get_user_model
 
-    from prompts.resolve import warm_keys
+    from serving.services import warm_keys
 
     user_id = get_user_model().objects.get(username="vic").pk
     asks = [{"environment": "development", "version": "1"}, {"version": "0"}, {"label": "x"}]

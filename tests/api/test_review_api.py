@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from prompts import services
-from prompts.models import Comment, Review, ReviewRequest
-from prompts.review import add_comment, request_review
+from reviews.models import Comment, Review, ReviewRequest
+from reviews.services import add_comment, request_review
 
 P = "/api/v1/prompts/support/ticket-classifier"
 UNAUTHENTICATED = ["anonymous", "bad_token", "expired_token", "revoked_token"]

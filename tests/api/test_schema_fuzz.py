@@ -59,8 +59,12 @@ from schemathesis.specs.openapi.checks import (
 from accounts import tokens
 from accounts.models import ApiToken
 from prompts import cache as prompt_cache
-from prompts import deployments, review, services, usage
+from prompts import services
 from registry_site.wsgi import application
+from releases import environments
+from releases import services as deployments
+from reviews import services as review
+from serving import usage
 from webhooks import services as webhooks
 
 SCHEMA_PATH = "/api/schema/"
@@ -390,9 +394,9 @@ def world(people, prompt, billing_prompt, token_of):
     # alice's own, on a line, so that editing it succeeds (editing rita's is refused)
     mine = review.add_comment(alice, services.find_version(prompt, 1), body="Mine", line=1)
     review.add_comment(rita, v3, body="Approved", verdict="approve")
-    production = services.find_environment(prompt.team, "production")
+    production = environments.find_environment(prompt.team, "production")
     deployments.deploy(rita, prompt, production, v3)
-    staging = services.find_environment(prompt.team, "staging")
+    staging = environments.find_environment(prompt.team, "staging")
     tomorrow = timezone.now() + timedelta(days=1)
     planned = deployments.deploy(rita, prompt, staging, v3, when=tomorrow)
     raw = token_of("alice")

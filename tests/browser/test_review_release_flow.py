@@ -12,7 +12,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from prompts import deployments, review, services
+from prompts import services
+from releases import environments
+from releases import services as deployments
+from reviews import services as review
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +28,7 @@ V2_TEMPLATE = "Classify this support ticket about {{ product }} by topic: {{ tic
 def test_a_version_is_reviewed_changed_approved_released_and_rolled_back(page, people, prompt):
     v1 = services.find_version(prompt, 1)
     review.add_comment(people["alice"], v1, body="Good enough to start with.", verdict="approve")
-    production = services.find_environment(people["support"], "production")
+    production = environments.find_environment(people["support"], "production")
     deployments.deploy(people["rita"], prompt, production, v1, note="first release")
 
     def go(path: str) -> None:

@@ -15,8 +15,11 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts import tokens
-from prompts import deployments, review, services
-from prompts.models import Environment, Usage
+from prompts import services
+from releases import services as deployments
+from releases.models import Environment
+from reviews import services as review
+from serving.models import Usage
 
 PAGE = "/p/support/ticket-classifier/"
 PAGES = ["/", "/prompts/", PAGE]

@@ -10,8 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts import services as accounts
-from prompts import deployments, services
-from prompts.review import add_comment, request_review
+from prompts import services
+from releases import services as deployments
+from reviews.services import add_comment, request_review
 
 P = "/p/support/ticket-classifier"
 PAGES = [f"{P}/v/1/", f"{P}/compare/", f"{P}/audit/", "/teams/support/audit/"]

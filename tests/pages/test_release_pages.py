@@ -18,8 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import services as accounts
-from prompts import deployments, review, services
-from prompts.models import Deployment, Environment
+from prompts import services
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews import services as review
 
 BASE = "/p/support/ticket-classifier/"
 DEPLOY = f"{BASE}deploy/"

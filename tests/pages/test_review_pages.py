@@ -10,8 +10,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from prompts import services
-from prompts.models import Comment, Review, ReviewRequest
-from prompts.review import add_comment, deprecate, edit_comment, request_review, set_thread_resolved
+from reviews.models import Comment, Review, ReviewRequest
+from reviews.services import (
+    add_comment,
+    deprecate,
+    edit_comment,
+    request_review,
+    set_thread_resolved,
+)
 
 P = "/p/support/ticket-classifier"
 V1 = f"{P}/v/1/"

@@ -76,7 +76,7 @@ def test_every_member_sees_the_team_page(people, username):
 
 
 def test_environment_badges_follow_the_environments(people):
-    from prompts.models import Environment
+    from releases.models import Environment
 
     body = signed_in(people, "vic").get("/teams/support/").content.decode()
     for env in Environment.objects.filter(team=people["support"]):

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from prompts import deployments, services
-from prompts.models import Environment
+from prompts import services
+from releases import services as deployments
+from releases.models import Environment
 from tests.conftest import make_user
 
 

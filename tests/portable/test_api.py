@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
+from portable.archive import MAX_FILES, pack, unpack
 from prompts.models import Prompt, Version
-from prompts.portable.archive import MAX_FILES, pack, unpack
 from tests.conftest import client_with
 
 EXPORT = "/api/v1/teams/support/export"

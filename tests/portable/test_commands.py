@@ -9,8 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from prompts.models import Deployment, Prompt, Version
-from prompts.portable.disk import read_tree
+from portable.disk import read_tree
+from prompts.models import Prompt, Version
+from releases.models import Deployment
 
 
 def export(directory: Path, *options: str) -> dict[str, bytes]:

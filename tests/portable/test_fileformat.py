@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from prompts.portable import fileformat as ff
+from portable import fileformat as ff
 
 ODD_TEXTS = [
     "plain",

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from portable.scanning import scan_path, scan_source
 from prompts.models import Prompt
-from prompts.scanning import scan_path, scan_source
 
 SAMPLE = Path(__file__).resolve().parent.parent / "scanning_sample"
 

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Membership
-from prompts import audit, deployments, services
-from prompts.audit import Filters, prompt_trail, team_trail
-from prompts.review import add_comment, request_review, set_thread_resolved
+from audit import trail as audit
+from audit.trail import Filters, prompt_trail, team_trail
+from prompts import services
+from releases import services as deployments
+from reviews.services import add_comment, request_review, set_thread_resolved
 
 P = "/p/support/ticket-classifier"
 

@@ -12,9 +12,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from prompts import deployments, services
-from prompts.models import Deployment, Environment, Version
-from prompts.policy import BreakingChange
+from prompts import services
+from prompts.models import Version
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from releases.policy import BreakingChange
 
 P = "/api/v1/prompts/support/ticket-classifier"
 

@@ -7,9 +7,12 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from prompts import deployments, resolve, services
-from prompts.models import Comment, Deployment, Environment
+from prompts import services
 from registry_site.errors import Conflict, Invalid, NotFound
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews.models import Comment
+from serving import services as resolve
 
 
 def env(prompt, slug):

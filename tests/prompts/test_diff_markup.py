@@ -1,7 +1,7 @@
 """The compare page's diff rows, written in Python: layout, escaping, threads per side."""
 
+from prompts.diff_markup import diff_view, side_by_side
 from prompts.diffing import diff_lines
-from prompts.views.diff_markup import diff_view, side_by_side
 
 OLD = "keep\n<b>old</b> & 'x'\nsame\ngone"
 NEW = 'keep\n<b>new</b> & "y"\nsame'

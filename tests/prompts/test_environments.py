@@ -7,9 +7,11 @@ import threading
 import pytest
 from django.db import close_old_connections, connection
 
-from prompts import deployments, environments, resolve
-from prompts.models import Environment
 from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
+from releases import environments
+from releases import services as deployments
+from releases.models import Environment
+from serving import services as resolve
 
 
 def env(team, slug: str) -> Environment:

@@ -4,8 +4,10 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts
-from prompts import deployments, services
-from prompts.models import Deployment, Prompt
+from prompts import services
+from prompts.models import Prompt
+from releases import services as deployments
+from releases.models import Deployment
 
 
 def records(model, **filters):

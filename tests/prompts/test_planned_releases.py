@@ -13,9 +13,12 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from prompts import deployments, resolve, review, services
-from prompts.models import Deployment, Environment
+from prompts import services
 from registry_site.errors import Invalid, NotFound
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews import services as review
+from serving import services as resolve
 from webhooks import events
 
 P = "/api/v1/prompts/support/ticket-classifier"
@@ -261,7 +264,7 @@ def test_a_planned_time_needs_a_zone(people, prompt):
 
 
 def test_the_audit_trail_tells_when_a_plan_went_live(people, prompt):
-    from prompts.audit import Filters, prompt_trail
+    from audit.trail import Filters, prompt_trail
 
     due = plan(people, prompt, "development", 0.3)
     wait_until(due.effective_at)

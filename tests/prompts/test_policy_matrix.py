@@ -18,9 +18,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts import services as accounts
-from prompts import deployments, review, services
-from prompts.models import Comment, Deployment, Environment
+from prompts import services
 from registry_site.errors import Forbidden
+from releases import services as deployments
+from releases.models import Deployment, Environment
+from reviews import services as review
+from reviews.models import Comment
 from tests.conftest import make_user
 
 # persona -> (username, may edit, may review); gina's rights come from a grant on the

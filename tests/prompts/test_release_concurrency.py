@@ -8,9 +8,10 @@ import threading
 import pytest
 from django.db import close_old_connections, connection
 
-from prompts import deployments, services
-from prompts.models import Deployment, Environment
+from prompts import services
 from registry_site.errors import Conflict
+from releases import services as deployments
+from releases.models import Deployment, Environment
 
 CALLERS = 10
 

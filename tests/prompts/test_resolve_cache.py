@@ -6,8 +6,9 @@ from django.core.cache import cache as shared
 
 from accounts import permissions
 from accounts import services as accounts
-from prompts import cache, deployments, services
-from prompts.resolve import resolve
+from prompts import cache, services
+from releases import services as deployments
+from serving.services import resolve
 
 
 def _forget_this_process() -> None:

@@ -4,8 +4,9 @@ and one history record per write."""
 import pytest
 
 from prompts import services
-from prompts.models import Comment, Review
-from prompts.review import (
+from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
+from reviews.models import Comment, Review
+from reviews.services import (
     add_comment,
     deprecate,
     request_review,
@@ -13,7 +14,6 @@ from prompts.review import (
     status_after_verdicts,
     threads,
 )
-from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @pytest.fixture

@@ -8,10 +8,13 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts
-from prompts import audit, review, services
+from audit import trail as audit
+from prompts import services
 from prompts.markup import render_markdown
-from prompts.models import Comment, Review, ReviewRequest
-from prompts.review import (
+from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
+from reviews import services as review
+from reviews.models import Comment, Review, ReviewRequest
+from reviews.services import (
     add_comment,
     approvals_of,
     deprecate,
@@ -22,7 +25,6 @@ from prompts.review import (
     reviewer_candidates,
     set_thread_resolved,
 )
-from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @pytest.fixture

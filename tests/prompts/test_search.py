@@ -9,11 +9,11 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from portable.export import export_team
+from portable.importing import import_tree
 from prompts import services
 from prompts.migrations import __name__ as migrations_package
 from prompts.models import Prompt
-from prompts.portable.export import export_team
-from prompts.portable.importing import import_tree
 from prompts.search import SEARCH_INDEX, _matching, find_prompts, search_document, words_of
 
 fill = __import__(f"{migrations_package}.0006_search_text", fromlist=["fill_search_text"])

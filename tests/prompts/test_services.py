@@ -3,9 +3,9 @@
 import pytest
 
 from prompts import services
-from prompts.deployments import live_deployment
 from prompts.models import Prompt, PromptAddress, Version
 from registry_site.errors import Conflict, Invalid, NotFound
+from releases.services import live_deployment
 
 
 def test_it_creates_a_prompt_with_version_one(people, prompt):

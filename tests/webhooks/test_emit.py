@@ -11,8 +11,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from prompts import deployments, review, services
+from prompts import services
 from registry_site.errors import Forbidden
+from releases import environments
+from releases import services as deployments
+from reviews import services as review
 from webhooks import events
 from webhooks import services as webhooks
 from webhooks.models import Delivery
@@ -26,7 +29,7 @@ def queued(event: str | None = None) -> list[dict]:
 
 
 def env(prompt, slug):
-    return services.find_environment(prompt.team, slug)
+    return environments.find_environment(prompt.team, slug)
 
 
 def test_it_queues_only_for_active_webhooks_of_the_team_that_listen(people, prompt):

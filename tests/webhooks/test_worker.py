@@ -204,8 +204,8 @@ def test_the_worker_announces_planned_deployments_whose_time_came(people, prompt
 
     from django.utils import timezone
 
-    from prompts import deployments
-    from prompts.models import Deployment
+    from releases import services as deployments
+    from releases.models import Deployment
 
     hook = webhooks.create_webhook(
         people["alice"], people["support"], url=receiver.url, events=["deployment.activated"]

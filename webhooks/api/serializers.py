@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from prompts.api.serializers import StrictChar
+from registry_site.fields import StrictChar
 from webhooks import events
 from webhooks.models import Attempt, Delivery, Webhook
 from webhooks.services import DESCRIPTION_CHARS, URL_CHARS

@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from prompts.services import find_team
+from accounts.services import find_team
 from registry_site.api import ERRORS, Pages, RegistryView, checked, paginated
 from webhooks import services
 from webhooks.api import serializers as s

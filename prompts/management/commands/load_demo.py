@@ -7,8 +7,10 @@ from django.db import transaction
 
 from accounts import services as accounts
 from accounts.models import Team
-from prompts import deployments, services
-from prompts.models import Comment, Environment
+from prompts import services
+from releases import services as deployments
+from releases.models import Environment
+from reviews.models import Comment
 
 PEOPLE = [
     # username, team, role

@@ -15,7 +15,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
 
-from prompts.deployments import activate_due
+from releases.services import activate_due
 from webhooks.delivery import deliver_due
 
 log = logging.getLogger(__name__)

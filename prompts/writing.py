@@ -1,0 +1,175 @@
+"""What every writer of prompts and versions shares, one layer below the services.
+
+Input checks, a version's content and hash, and taking turns on a prompt (a row
+lock and a short retry under contention). The services of prompts, reviews,
+releases and portable all write through these, so a rule is checked one way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+
+from accounts.models import SLUG_PATTERN
+from prompts import templating
+from prompts.models import Prompt, Version
+from registry_site.errors import Conflict, Invalid
+
+T = TypeVar("T")
+
+MAX_TAGS = 20
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,39}$")
+WRITE_ATTEMPTS = 5
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def check_slug(slug: Any) -> str:
+    if not isinstance(slug, str) or not re.match(SLUG_PATTERN, slug):
+        raise Invalid(
+            "A slug is 1 to 64 lowercase letters, digits or hyphens, not starting with a hyphen.",
+            {"field": "slug"},
+        )
+    return slug
+
+
+def check_text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be text.", {"field": field})
+    if "\x00" in value:
+        raise Invalid(f"{field} must not contain NUL characters.", {"field": field})
+    value = value.strip() if field == "name" else value
+    if required and not value:
+        raise Invalid(f"{field} is required.", {"field": field})
+    if len(value) > limit:
+        raise Invalid(f"{field} is longer than {limit} characters.", {"field": field})
+    return value
+
+
+def check_tags(tags: Any) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise Invalid("tags must be a list of strings.", {"field": "tags"})
+    cleaned = sorted({t.strip().lower() for t in tags if t.strip()})
+    bad = [t for t in cleaned if not TAG_PATTERN.match(t)]
+    if bad:
+        raise Invalid(
+            "A tag is up to 40 lowercase letters, digits, '-', '_', '.' or ':'.",
+            {"field": "tags", "invalid": bad},
+        )
+    if len(cleaned) > MAX_TAGS:
+        raise Invalid(f"At most {MAX_TAGS} tags.", {"field": "tags"})
+    return cleaned
+
+
+def check_config(config: Any) -> dict:
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise Invalid("config must be a JSON object.", {"field": "config"})
+    try:
+        encoded = json.dumps(config, allow_nan=False)
+    except (TypeError, ValueError):
+        raise Invalid("config must be plain JSON.", {"field": "config"}) from None
+    if "\\u0000" in encoded:
+        raise Invalid("config must not contain NUL characters.", {"field": "config"})
+    if len(encoded) > 100_000:
+        raise Invalid("config is larger than 100 kB.", {"field": "config"})
+    return config
+
+
+def content_hash(kind: str, template: str, messages: list, variables: list, config: dict) -> str:
+    canonical = json.dumps(
+        {
+            "kind": kind,
+            "template": template,
+            "messages": messages,
+            "variables": variables,
+            "config": config,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def version_content(template: Any, messages: Any, variables: Any, config: Any) -> dict:
+    """Validate a version's content; returns the fields of the version row."""
+    if messages is not None and template not in (None, ""):
+        raise Invalid("Give a template or chat messages, not both.", {"field": "messages"})
+    if messages is not None:
+        kind = Version.Kind.CHAT
+        detected = templating.check_messages(messages)
+        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+        template = ""
+    else:
+        kind = Version.Kind.TEXT
+        if not isinstance(template, str) or not template.strip():
+            raise Invalid("A template is required.", {"field": "template"})
+        detected = templating.check(template)
+        messages = []
+    merged = templating.merge_variables(variables or [], detected)
+    config = check_config(config)
+    return {
+        "kind": kind,
+        "template": template,
+        "messages": messages,
+        "variables": merged,
+        "config": config,
+        "content_hash": content_hash(kind, template, messages, merged, config),
+    }
+
+
+# ---------------------------------------------------------------- taking turns
+
+
+def with_retry(write: Callable[[], T]) -> T:
+    """Run a write transaction, retrying a few times when a concurrent writer won.
+
+    PostgreSQL serializes writers of one prompt with a row lock; SQLite with
+    immediate transactions. Both can still give up under heavy contention (a busy
+    database, a racing insert), and a short retry is what the caller would do anyway.
+    Inside an outer transaction a retry cannot help, so the conflict is reported at once.
+    """
+    attempts = 1 if connection.in_atomic_block else WRITE_ATTEMPTS
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return write()
+        except (IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and not _is_contention(exc):
+                raise
+            if attempt == attempts - 1:
+                raise Conflict(
+                    "The prompt changed at the same time; try again.",
+                    {"reason": "concurrent_write"},
+                ) from exc
+            time.sleep(0.02 * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _is_contention(exc: OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("locked", "deadlock", "could not serialize", "busy"))
+
+
+def lock(prompt: Prompt) -> Prompt:
+    """Re-read the prompt row with a lock, so writers of one prompt take turns.
+
+    No join here: on PostgreSQL a joined row would come from the snapshot taken before
+    the lock was granted, so the latest version is read afterwards, by its own query.
+    """
+    locked = Prompt.objects.select_for_update().get(pk=prompt.pk)
+    locked.team = prompt.team
+    return locked

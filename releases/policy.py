@@ -1,0 +1,146 @@
+"""The release policy: who may make which version live in which environment.
+
+Every refusal names its rule in ``details.reason``, so the API, the pages and the
+people reading them can tell a missing role from a missing approval:
+
+* ``role``: deploying needs an editor's rights on the prompt;
+* ``protected_environment``: a protected environment takes releases from reviewers only;
+* ``approvals_required``: the version lacks approvals from people other than its author;
+* ``previous_environment``: the version was never live in the environment before this one;
+* ``breaking_change`` (409): the version needs a variable the live one did not, and
+  nobody confirmed that callers send it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.permissions import can
+from prompts.models import Prompt, Version
+from registry_site.errors import Conflict, Forbidden
+from releases.models import Deployment, Environment
+from reviews.models import Comment
+
+
+class BreakingChange(Conflict):
+    """The version requires variables that callers of the live version never had to send."""
+
+    code = "breaking_change"
+
+    def __init__(self, message: str, variables: list[str]) -> None:
+        super().__init__(message, {"reason": "breaking_change", "variables": variables})
+        self.variables = variables
+
+
+def approvals(version: Version) -> int:
+    """Reviewers whose latest verdict on the version is approve; the author's own
+    verdicts never count."""
+    from reviews.services import latest_verdicts
+
+    latest = latest_verdicts(version)
+    return sum(1 for verdict in latest.values() if verdict == Comment.Verdict.APPROVE)
+
+
+def may_release_to(actor: Any, prompt: Prompt, environment: Environment) -> bool:
+    """The role part of the policy alone: may ``actor`` release anything there at all?"""
+    if not can(actor, "deploy", prompt):
+        return False
+    return not environment.protected or can(actor, "review", prompt)
+
+
+def previous_environment(environment: Environment) -> Environment | None:
+    """The environment just before this one in the team's release order (order, slug)."""
+    earlier = Q(order__lt=environment.order) | Q(order=environment.order, slug__lt=environment.slug)
+    return (
+        Environment.objects.filter(earlier, team_id=environment.team_id)
+        .order_by("-order", "-slug")
+        .first()
+    )
+
+
+def was_live(prompt: Prompt, environment: Environment, version: Version) -> bool:
+    """Has ``version`` ever been live in ``environment`` (a due, not cancelled deployment)?"""
+    return Deployment.objects.filter(
+        prompt=prompt,
+        environment=environment,
+        version=version,
+        cancelled_at__isnull=True,
+        effective_at__lte=timezone.now(),
+    ).exists()
+
+
+def check_policy(
+    actor: Any,
+    prompt: Prompt,
+    environment: Environment,
+    version: Version,
+    *,
+    rollback: bool = False,
+) -> None:
+    """Raise Forbidden naming the rule when ``actor`` may not make ``version`` live.
+
+    A rollback (and the cancelling of a plan) needs the role alone: it brings back what
+    the rules already let through once, and must work when an incident is on.
+    """
+    if not can(actor, "deploy", prompt):
+        raise Forbidden("Only editors deploy.", reason="role")
+    if environment.protected and not can(actor, "review", prompt):
+        raise Forbidden(
+            f"Only reviewers deploy to {environment.slug}, a protected environment.",
+            reason="protected_environment",
+        )
+    if rollback:
+        return
+    if environment.required_approvals:
+        have = approvals(version)
+        if have < environment.required_approvals:
+            raise Forbidden(
+                f"{environment.slug} needs {environment.required_approvals} approval(s) from "
+                f"someone other than the author; version {version.number} has {have}.",
+                reason="approvals_required",
+                details={"required": environment.required_approvals, "approvals": have},
+            )
+    if environment.requires_previous:
+        before = previous_environment(environment)
+        if before is not None and not was_live(prompt, before, version):
+            raise Forbidden(
+                f"{environment.slug} takes only versions that were live in {before.slug} first; "
+                f"version {version.number} never was.",
+                reason="previous_environment",
+                details={"previous": before.slug},
+            )
+
+
+def _required(variables: list[dict]) -> set[str]:
+    """Names a caller must send: required and without a default."""
+    return {
+        v["name"] for v in variables or [] if v.get("required", True) and v.get("default") is None
+    }
+
+
+def breaking_variables(version: Version, live: Version | None) -> list[str]:
+    """Variables ``version`` requires that callers of ``live`` never had to send."""
+    if live is None or live.pk == version.pk:
+        return []
+    return sorted(_required(version.variables) - _required(live.variables))
+
+
+def check_breaking(
+    prompt: Prompt, environment: Environment, version: Version, at: datetime | None
+) -> None:
+    """Refuse a release that would make the callers of ``environment`` fail."""
+    from releases.services import live_deployment
+
+    live = live_deployment(prompt, environment, at)
+    names = breaking_variables(version, live.version if live else None)
+    if names:
+        raise BreakingChange(
+            f"Version {version.number} requires {', '.join(names)}, which version "
+            f"{live.version.number} (live in {environment.slug}) did not: callers that do not "
+            f"send {'it' if len(names) == 1 else 'them'} will fail.",
+            names,
+        )

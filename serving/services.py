@@ -1,0 +1,195 @@
+"""What services ask on every request: which version is live, and its rendering.
+
+The warm path reads the team's generation and the caller's rights generation (and the
+address's pointer and the rights themselves when this process does not hold them) in
+one round trip, which the API makes together with the token's own read (``warm_keys``),
+and the version payload from this process's memory; see prompts/cache.py for why that
+can never be stale.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import SLUG_PATTERN
+from accounts.permissions import can_in, grant_keys, grant_keys_of
+from prompts import cache, templating
+from prompts.models import Prompt, Version
+from prompts.services import find_prompt, find_version
+from registry_site.errors import Invalid, NotFound
+from releases.environments import find_environment
+from releases.services import live_deployment, next_planned_at
+
+
+@dataclass(frozen=True)
+class Resolved:
+    payload: dict  # team, slug, version, template, messages, variables, config, content_hash
+    environment: str | None
+    prompt_id: int
+    version_id: int
+
+    def as_dict(self) -> dict:
+        return {**self.payload, "environment": self.environment}
+
+
+def payload_of(version: Version, prompt: Prompt) -> dict:
+    return {
+        "team": prompt.team.slug,
+        "slug": prompt.slug,
+        "name": prompt.name,
+        "kind": version.kind,
+        "version": version.number,
+        "template": version.template,
+        "messages": version.messages,
+        "variables": version.variables,
+        "config": version.config,
+        "content_hash": version.content_hash,
+    }
+
+
+SLUG = re.compile(SLUG_PATTERN)
+
+
+def _selector(environment: str | None, version: Any, label: str | None) -> str:
+    given = [x for x in (environment, version, label) if x not in (None, "")]
+    if len(given) > 1:
+        raise Invalid("Ask for one of environment, version or label.", {"field": "environment"})
+    if label not in (None, ""):
+        if label != "latest":
+            raise Invalid("The only label is 'latest'.", {"field": "label"})
+        return "latest"
+    if version not in (None, ""):
+        try:
+            number = int(version)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1 or number > 10**9:
+            raise Invalid("version is a positive integer.", {"field": "version"})
+        return f"v:{number}"
+    if environment not in (None, ""):
+        if not isinstance(environment, str) or not SLUG.match(environment):
+            raise Invalid("environment is an environment's slug.", {"field": "environment"})
+        return f"env:{environment}"
+    return "default"
+
+
+def warm_keys(user_id: int, team_slug: str, slug: str, ask: dict | None) -> list[str]:
+    """The cache entries ``resolve`` will read for this caller and address: with ``ask``
+    (its environment, version or label) the pointer too, unless this process holds it.
+    Nothing for anything that is not a well-formed request: it gets its error from
+    ``resolve``."""
+    if not (SLUG.match(team_slug) and SLUG.match(slug)):
+        return []
+    if ask is None:
+        keys = [cache.generation_key(team_slug)]
+    else:
+        try:
+            selector = _selector(ask.get("environment"), ask.get("version"), ask.get("label"))
+        except Invalid:
+            return []
+        keys = cache.pointer_keys(team_slug, slug, selector)
+    return [*keys, *grant_keys_of(user_id)]
+
+
+def resolve(
+    user: Any,
+    team_slug: str,
+    slug: str,
+    *,
+    environment: str | None = None,
+    version: Any = None,
+    label: str | None = None,
+    known: dict | None = None,
+) -> Resolved:
+    """``known``: cache entries this request already read (``warm_keys``)."""
+    if not (SLUG.match(team_slug) and SLUG.match(slug)):
+        # Not an address at all: answer before it becomes a cache key.
+        raise NotFound(f"No prompt {team_slug}/{slug}.")
+    selector = _selector(environment, version, label)
+    # The caller's rights ride along with the pointer: one round trip for both.
+    gen, pointer, found = cache.read_pointer(team_slug, slug, selector, grant_keys(user), known)
+    if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
+        if not can_in(user, "view", pointer["team_id"], pointer["prompt_id"], found):
+            raise NotFound(f"No prompt {team_slug}/{slug}.")
+        payload = cache.payloads.get(pointer["version_id"])
+        if payload is not None:
+            return Resolved(
+                payload, pointer["environment"], pointer["prompt_id"], pointer["version_id"]
+            )
+    return _resolve_from_database(user, team_slug, slug, selector, gen)
+
+
+def _resolve_from_database(
+    user: Any, team_slug: str, slug: str, selector: str, gen: Any
+) -> Resolved:
+    gen = cache.current_generation(team_slug, gen)  # taken before reading the database
+    prompt = find_prompt(user, team_slug, slug)
+    env_slug, version, until = _pick(prompt, selector)
+    payload = payload_of(version, prompt)
+    cache.payloads.put(version.pk, payload)
+    seconds = cache.POINTER_SECONDS
+    if until is not None:
+        seconds = min(seconds, (until - timezone.now()).total_seconds())
+    cache.write_pointer(
+        team_slug,
+        slug,
+        selector,
+        {
+            "gen": gen,
+            "until": until,
+            "team_id": prompt.team_id,
+            "prompt_id": prompt.pk,
+            "version_id": version.pk,
+            "environment": env_slug,
+        },
+        seconds,
+    )
+    return Resolved(payload, env_slug, prompt.pk, version.pk)
+
+
+def _pick(prompt: Prompt, selector: str) -> tuple[str | None, Version, datetime | None]:
+    """(environment slug, version, time until which the answer holds)."""
+    if selector == "latest":
+        if prompt.latest_version is None:
+            raise NotFound(f"{prompt.address} has no version.")
+        return None, prompt.latest_version, None
+    if selector.startswith("v:"):
+        return None, find_version(prompt, selector[2:]), None
+    env = find_environment(prompt.team, selector[4:] if selector.startswith("env:") else None)
+    now = timezone.now()
+    live = live_deployment(prompt, env, now)
+    if live is None:
+        raise NotFound(f"Nothing of {prompt.address} is live in {env.slug}.", code="not_deployed")
+    return env.slug, live.version, next_planned_at(prompt, env, now)
+
+
+def render(
+    user: Any,
+    team_slug: str,
+    slug: str,
+    values: Any,
+    *,
+    version: Any = None,
+    environment: str | None = None,
+) -> dict:
+    """Render the version ``resolve`` would pick (or the one asked for) with ``values``."""
+    if values is None:
+        values = {}
+    resolved = resolve(user, team_slug, slug, environment=environment, version=version)
+    return render_payload(resolved, values)
+
+
+def render_payload(resolved: Resolved, values: Any) -> dict:
+    payload = resolved.payload
+    filled = templating.resolve_values(payload["variables"], values)
+    answer: dict[str, Any] = {"version": payload["version"], "environment": resolved.environment}
+    if payload["kind"] == Version.Kind.CHAT:
+        answer["messages"] = templating.render_messages(payload["messages"], filled)
+    else:
+        answer["rendered"] = templating.render_text(payload["template"], filled)
+    return answer
