@@ -14,8 +14,8 @@ from accounts.models import Team
 from accounts.services import require
 from portable import fileformat as ff
 from prompts.models import Prompt, PromptAddress, Version
+from releases.live import live_versions
 from releases.models import Environment
-from releases.services import live_versions
 
 BATCH = 200
 Tree = dict[str, bytes]

@@ -39,8 +39,9 @@ from prompts.search import search_document
 from registry_site.errors import Conflict, DomainError, Invalid
 from registry_site.history import attribute
 from releases import environments
+from releases.live import live_versions
 from releases.models import Deployment, Environment
-from releases.services import _record, live_versions
+from releases.services import _record
 from webhooks import events
 
 REASON = "imported"

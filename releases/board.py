@@ -15,8 +15,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from prompts.models import Prompt
+from releases.live import live_versions
 from releases.models import Deployment, Environment
-from releases.services import live_versions
 
 
 @dataclass(frozen=True)

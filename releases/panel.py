@@ -11,8 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from prompts.models import Prompt, Version
-from releases import environments, policy
-from releases import services as deployments
+from releases import environments, live, policy
 from releases.models import Environment
 
 MAX_NUMBER = 2**31 - 1
@@ -122,7 +121,7 @@ def deploy_panel(
 def live_actions(user: Any, prompt: Prompt, items: list[Any]) -> None:
     """Give each environment of a prompt's Live panel what its buttons need: whether the
     user may release there, and the version a rollback would bring back (one query)."""
-    targets = deployments.rollback_targets(prompt)
+    targets = live.rollback_targets(prompt)
     for item in items:
         item.may_release = policy.may_release_to(user, prompt, item.environment)
         item.rollback_to = targets.get(item.environment.pk) if item.deployment else None

@@ -22,8 +22,10 @@ from django.utils import timezone
 from accounts.permissions import can
 from prompts.models import Prompt, Version
 from registry_site.errors import Conflict, Forbidden
+from releases.live import live_deployment
 from releases.models import Deployment, Environment
 from reviews.models import Comment
+from reviews.services import latest_verdicts
 
 
 class BreakingChange(Conflict):
@@ -39,8 +41,6 @@ class BreakingChange(Conflict):
 def approvals(version: Version) -> int:
     """Reviewers whose latest verdict on the version is approve; the author's own
     verdicts never count."""
-    from reviews.services import latest_verdicts
-
     latest = latest_verdicts(version)
     return sum(1 for verdict in latest.values() if verdict == Comment.Verdict.APPROVE)
 
@@ -133,8 +133,6 @@ def check_breaking(
     prompt: Prompt, environment: Environment, version: Version, at: datetime | None
 ) -> None:
     """Refuse a release that would make the callers of ``environment`` fail."""
-    from releases.services import live_deployment
-
     live = live_deployment(prompt, environment, at)
     names = breaking_variables(version, live.version if live else None)
     if names:

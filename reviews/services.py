@@ -165,7 +165,7 @@ def review_state(version: Version) -> ReviewState:
 
 
 def approvals_of(versions: Iterable[Version]) -> dict[int, int]:
-    """{version id: approvals} for many versions in one query (as deployments.approvals
+    """{version id: approvals} for many versions in one query (as releases.policy.approvals
     counts them: reviewers whose latest verdict approves, the author left out)."""
     authors = {version.pk: version.author_id for version in versions}
     counts = dict.fromkeys(authors, 0)

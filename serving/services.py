@@ -23,7 +23,7 @@ from prompts.models import Prompt, Version
 from prompts.services import find_prompt, find_version
 from registry_site.errors import Invalid, NotFound
 from releases.environments import find_environment
-from releases.services import live_deployment, next_planned_at
+from releases.live import live_deployment, next_planned_at
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from registry_site.errors import Immutable, Invalid
 from registry_site.throttling import FetchThrottle
 from releases import environments
 from releases import services as deployments
+from releases.live import live_ids, live_versions, state_of
 from reviews import services as review
 from serving import services as resolve
 from serving import usage
@@ -26,7 +27,7 @@ KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "unused_days"}
 
 
 def live_of(prompts: list) -> dict[int, dict[str, int]]:
-    return deployments.live_versions(prompts)
+    return live_versions(prompts)
 
 
 class PromptList(RegistryView):
@@ -228,11 +229,11 @@ class DeploymentList(PromptScoped):
         env_slug = request.query_params.get("environment")
         env = environments.find_environment(prompt.team, env_slug) if env_slug else None
         log = deployments.history(prompt, env)
-        live = deployments.live_ids(prompt)
+        live = live_ids(prompt)
         pages = Pages()
         page = pages.paginate_queryset(log, request, view=self)
         return pages.get_paginated_response(
-            [s.deployment_out(d, deployments.state_of(d, live)) for d in page]
+            [s.deployment_out(d, state_of(d, live)) for d in page]
         )
 
     @extend_schema(request=s.DeployIn, responses={201: s.DeploymentOut, **ERRORS})
@@ -254,7 +255,7 @@ class DeploymentList(PromptScoped):
 
 
 def _deployment(made) -> dict:
-    return s.deployment_out(made, deployments.state_of(made, deployments.live_ids(made.prompt)))
+    return s.deployment_out(made, state_of(made, live_ids(made.prompt)))
 
 
 class Rollback(PromptScoped):

@@ -31,7 +31,7 @@ from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, Version
 from prompts.search import MAX_QUERY, find_prompts
 from releases import panel as release
-from releases import services as deployments
+from releases.live import live_ids, live_versions
 from releases.models import Deployment, Environment
 from reviews import my_reviews
 from reviews.models import Review, ReviewStatus
@@ -136,7 +136,7 @@ def _tags(request: HttpRequest) -> list[str]:
 def _rows(prompts: list[Prompt]) -> list[dict[str, Any]]:
     """Each prompt with the versions live in its team's environments, in their order:
     two queries for the whole page."""
-    live = deployments.live_versions(prompts)
+    live = live_versions(prompts)
     environments: dict[int, list[Environment]] = {}
     teams = {p.team_id for p in prompts}
     if teams:
@@ -271,7 +271,7 @@ def _environments(prompt: Prompt) -> list[LiveIn]:
         for env in Environment.objects.filter(team_id=prompt.team_id).order_by("order", "slug")
     ]
     by_id = {item.environment.pk: item for item in environments}
-    live = deployments.live_ids(prompt, now)
+    live = live_ids(prompt, now)
     rows = _without_bodies(
         Deployment.objects.filter(
             Q(pk__in=live) | Q(prompt=prompt, cancelled_at__isnull=True, effective_at__gt=now)

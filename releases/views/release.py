@@ -31,6 +31,7 @@ from registry_site.errors import DomainError, NotFound
 from registry_site.pages import form_error, prompt_path
 from releases import board, environments, policy
 from releases import services as deployments
+from releases.live import live_ids, state_of
 from releases.models import Deployment, Environment
 from releases.panel import DeployForm, deploy_panel, environments_of, rules_of
 
@@ -182,8 +183,8 @@ def release_log(request: HttpRequest, team: str, slug: str) -> HttpResponse:
         Paginator(deployments.history(prompt, chosen), LOG_PER_PAGE), request.GET.get("page")
     )
     now = timezone.now()
-    live = deployments.live_ids(prompt, now)
-    entries = [(d, deployments.state_of(d, live, now)) for d in page.object_list]
+    live = live_ids(prompt, now)
+    entries = [(d, state_of(d, live, now)) for d in page.object_list]
     context = {
         "prompt": prompt,
         "prompt_path": prompt_path(prompt),

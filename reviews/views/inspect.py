@@ -27,7 +27,7 @@ from prompts.models import Prompt, Version
 from prompts.templating import MissingVariables
 from registry_site.errors import DomainError
 from registry_site.pages import prompt_path
-from releases import services as deployments
+from releases.live import live_ids, state_of
 from releases.models import Deployment
 from releases.panel import deploy_panel, environments_of
 from reviews import panel as review_panel
@@ -187,8 +187,8 @@ def _deployments_of(prompt: Prompt, version: Version) -> list[tuple[Deployment, 
     if not rows:
         return []
     now = timezone.now()
-    live = deployments.live_ids(prompt, now)
-    return [(deployment, deployments.state_of(deployment, live, now)) for deployment in rows]
+    live = live_ids(prompt, now)
+    return [(deployment, state_of(deployment, live, now)) for deployment in rows]
 
 
 def _status_label(status: str) -> str:

@@ -16,8 +16,8 @@ from accounts import services as accounts
 from prompts import samples, services
 from prompts.models import Prompt, PromptAddress, SampleInput, Version
 from registry_site import urls as site_urls
+from releases.live import live_deployment
 from releases.models import Deployment, Environment
-from releases.services import live_deployment
 
 # The site's URLs. base.html links to pages other modules provide; until they do, a
 # stand-in answers each name so these pages render on their own.

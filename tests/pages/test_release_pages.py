@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from prompts import services
 from releases import services as deployments
+from releases.live import live_deployment
 from releases.models import Deployment, Environment
 from reviews import services as review
 
@@ -48,7 +49,7 @@ def env(team, slug: str) -> Environment:
 
 
 def live_number(prompt, slug: str) -> int | None:
-    live = deployments.live_deployment(prompt, env(prompt.team, slug))
+    live = live_deployment(prompt, env(prompt.team, slug))
     return live.version.number if live else None
 
 
@@ -123,7 +124,7 @@ def test_deploying_now_from_the_prompt_page(people, prompt):
     )
     assert (response.status_code, response["Location"]) == (302, f"{BASE}#live")
     assert said(response) == "Deployed v2 to Staging: it is live now."
-    live = deployments.live_deployment(prompt, env(prompt.team, "staging"))
+    live = live_deployment(prompt, env(prompt.team, "staging"))
     assert (live.version.number, live.note, live.actor) == (2, "ready", people["ed"])
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from prompts import services
 from prompts.models import Version
 from releases import services as deployments
+from releases.live import live_deployment
 from releases.models import Deployment, Environment
 from releases.policy import BreakingChange
 
@@ -30,7 +31,7 @@ def add(people, prompt, template: str, variables: list | None = None) -> Version
 
 
 def live_number(prompt, slug: str) -> int | None:
-    live = deployments.live_deployment(prompt, env(prompt, slug))
+    live = live_deployment(prompt, env(prompt, slug))
     return live.version.number if live else None
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from prompts import services
 from registry_site.errors import Conflict, Invalid, NotFound
 from releases import services as deployments
+from releases.live import live_deployment, live_ids, state_of
 from releases.models import Deployment, Environment
 from reviews.models import Comment
 from serving import services as resolve
@@ -91,15 +92,15 @@ def test_a_planned_deployment_goes_live_at_its_time_with_nothing_run(people, pro
     v2 = services.add_version(people["ed"], prompt, template="two {{ ticket_text }}")
     soon = timezone.now() + timedelta(seconds=1)
     planned = deployments.deploy(people["ed"], prompt, dev, v2, when=soon)
-    assert deployments.state_of(planned, deployments.live_ids(prompt)) == "planned"
+    assert state_of(planned, live_ids(prompt)) == "planned"
     assert resolved_number(people["vic"], environment="development") == 1  # cached until soon
     later = soon + timedelta(milliseconds=50)
-    assert deployments.live_deployment(prompt, dev, later).version == v2
+    assert live_deployment(prompt, dev, later).version == v2
     import time
 
     time.sleep(max(0.0, (soon - timezone.now()).total_seconds()) + 0.05)
     assert resolved_number(people["vic"], environment="development") == 2
-    assert deployments.state_of(planned, deployments.live_ids(prompt)) == "active"
+    assert state_of(planned, live_ids(prompt)) == "active"
 
 
 def test_a_cancelled_plan_never_goes_live(people, prompt):
@@ -110,7 +111,7 @@ def test_a_cancelled_plan_never_goes_live(people, prompt):
     )
     deployments.cancel(people["ed"], planned)
     assert (
-        deployments.live_deployment(prompt, dev, timezone.now() + timedelta(hours=2)).version.number
+        live_deployment(prompt, dev, timezone.now() + timedelta(hours=2)).version.number
         == 1
     )
     with pytest.raises(Conflict):
@@ -191,4 +192,4 @@ def test_concurrent_deploys_and_rollbacks_leave_one_live_version(people, prompt)
         t.join()
     log = Deployment.objects.filter(prompt=prompt, environment=dev)
     assert log.count() == 1 + done.count("ok")  # the fixture's first deploy, then successes
-    assert len(deployments.live_ids(prompt)) == 1
+    assert len(live_ids(prompt)) == 1

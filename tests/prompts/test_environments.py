@@ -8,8 +8,7 @@ import pytest
 from django.db import close_old_connections, connection
 
 from registry_site.errors import Conflict, Forbidden, Invalid, NotFound
-from releases import environments
-from releases import services as deployments
+from releases import environments, live
 from releases.models import Environment
 from serving import services as resolve
 
@@ -108,7 +107,7 @@ def test_an_unused_environment_can_be_deleted_a_used_one_cannot(people, prompt):
     with pytest.raises(Conflict) as caught:
         environments.delete_environment(people["alice"], env(team, "development"))
     assert caught.value.details["reason"] == "in_use"
-    assert deployments.live_deployment(prompt, env(team, "development")) is not None
+    assert live.live_deployment(prompt, env(team, "development")) is not None
 
 
 @pytest.mark.parametrize("username", ["rita", "ed", "vic"])

@@ -21,6 +21,7 @@ from accounts import services as accounts
 from prompts import services
 from registry_site.errors import Forbidden
 from releases import services as deployments
+from releases.live import live_deployment
 from releases.models import Deployment, Environment
 from reviews import services as review
 from reviews.models import Comment
@@ -164,7 +165,7 @@ def test_the_policy_in_services(world, prompt, case):
     reason = expected(case)
     if reason is None:
         made = deployments.deploy(actor, prompt, staging, v2)
-        assert deployments.live_deployment(prompt, staging) == made
+        assert live_deployment(prompt, staging) == made
         return
     with pytest.raises(Forbidden) as refused:
         deployments.deploy(actor, prompt, staging, v2)

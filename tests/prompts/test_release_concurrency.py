@@ -11,6 +11,7 @@ from django.db import close_old_connections, connection
 from prompts import services
 from registry_site.errors import Conflict
 from releases import services as deployments
+from releases.live import live_deployment, live_ids
 from releases.models import Deployment, Environment
 
 CALLERS = 10
@@ -65,9 +66,9 @@ def test_ten_deploys_and_rollbacks_at_once_leave_one_live_version(people, prompt
     )
     assert len(log) == before + len(made)  # one entry per success, none for a refusal
     assert {d.note for d in log[before:]} == {d.note for d in made}
-    live = deployments.live_ids(prompt)
+    live = live_ids(prompt)
     assert len(live & {d.pk for d in log}) == 1
-    assert deployments.live_deployment(prompt, dev).pk == log[-1].pk
+    assert live_deployment(prompt, dev).pk == log[-1].pk
     # Each rollback brought back a version other than the one live just before it: the
     # writers took turns, none acted on a state another had already changed.
     current = None

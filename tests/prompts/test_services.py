@@ -5,7 +5,7 @@ import pytest
 from prompts import services
 from prompts.models import Prompt, PromptAddress, Version
 from registry_site.errors import Conflict, Invalid, NotFound
-from releases.services import live_deployment
+from releases.live import live_deployment
 
 
 def test_it_creates_a_prompt_with_version_one(people, prompt):
