@@ -1,7 +1,7 @@
 """Browser tests: Playwright driving Debian's Chromium against a live server.
 
 Tests save screenshots of the pages that matter (``page.shot(label)``), and of the page
-each test ends on, under tests/browser/screenshots/ (not committed), so a person can
+each test ends on, under tests/e2e/screenshots/ (not committed), so a person can
 look at what the tests saw.
 """
 

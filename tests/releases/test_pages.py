@@ -451,7 +451,7 @@ def test_the_environments_page_marks_what_can_be_deleted(people, prompt):
 
 
 def test_save_and_deploy_of_a_breaking_version_points_to_the_deploy_page(people, prompt):
-    from tests.pages.test_editor import VERSION_NEW, version_data
+    from tests.prompts.test_editor_pages import VERSION_NEW, version_data
 
     data = version_data(template="{{ ticket_text }} for {{ customer }}", action="deploy")
     response = signed_in(people, "ed").post(VERSION_NEW, data)

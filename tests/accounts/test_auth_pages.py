@@ -7,7 +7,7 @@ from django.template import loader
 from django.test import RequestFactory
 
 from registry_site import errors_views
-from tests.pages.test_browse import other_pages  # noqa: F401  (autouse: base.html's links)
+from tests.prompts.test_browse_pages import other_pages  # noqa: F401  (autouse: base.html's links)
 
 LOGIN = "/accounts/login/"
 CHANGE = "/accounts/password_change/"
