@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m ruff check .
 	DEBUG=true $(BIN)/python manage.py check
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $${TEST_WORKERS:-2} $${PYTEST_ARGS:-}
 
 lint: $(STAMP)
