@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Membership, Team
-from prompts import resolve
-from prompts.models import Comment, Deployment, Prompt, Version
+from prompts import policy, resolve
+from prompts.models import Comment, Deployment, Prompt, ReviewRequest, ReviewStatus, Version
 
 
 def test_demo_data_loads_once_and_prints_how_to_sign_in(db, settings):
@@ -45,3 +45,29 @@ def test_demo_data_refuses_to_load_in_production(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("load_demo", stdout=StringIO())
+
+
+def test_every_demo_release_to_production_was_reviewed_as_a_user_would(db, settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=StringIO())
+    released = Deployment.objects.filter(environment__slug="production").select_related(
+        "environment", "version__prompt"
+    )
+    assert released.count() == Prompt.objects.count()
+    for deployment in released:
+        version = deployment.version
+        assert version.status == ReviewStatus.APPROVED, version.prompt
+        assert policy.approvals(version) >= deployment.environment.required_approvals >= 1
+        approvers = Comment.objects.filter(version=version, verdict="approve")
+        assert version.author_id not in {c.author_id for c in approvers}
+        assert ReviewRequest.objects.filter(version=version).exists()
+
+
+def test_the_demo_prompt_page_shows_its_release_approved(client, db, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.DEBUG = True
+    call_command("load_demo", stdout=StringIO())
+    client.force_login(get_user_model().objects.get(username="vic"))
+    html = client.get("/p/support/ticket-classifier/").content.decode()
+    assert '<span class="status-approved">Approved</span>' in html
