@@ -285,6 +285,34 @@ def _environments(prompt: Prompt) -> list[LiveIn]:
     return environments
 
 
+@dataclass
+class Shown:
+    """The version whose text the prompt page shows, and where it is live."""
+
+    version: Version
+    live_in: list[Environment]
+    default_live: bool  # it is the one live in the team's default environment
+
+
+def _shown(prompt: Prompt, environments: list[LiveIn]) -> Shown | None:
+    """The version live in the team's default environment (what services get when they
+    name none), else the latest. The page has the latest's text already; another
+    version's is one more query."""
+    version = prompt.latest_version
+    default = next((item for item in environments if item.environment.is_default), None)
+    live = default.deployment if default is not None else None
+    if live is not None and (version is None or live.version_id != version.pk):
+        version = Version.objects.defer("config", "variables").get(pk=live.version_id)
+    if version is None:
+        return None
+    live_in = [
+        item.environment
+        for item in environments
+        if item.deployment is not None and item.deployment.version_id == version.pk
+    ]
+    return Shown(version, live_in, live is not None)
+
+
 def _usage(prompt: Prompt) -> list[dict[str, Any]]:
     return [{**row, "last_seen": parse_datetime(row["last_seen"])} for row in usage.report(prompt)]
 
@@ -312,6 +340,7 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             "base": base,
             "latest": prompt.latest_version,
             "environments": environments,
+            "shown": _shown(prompt, environments),
             "deploy_form": release.deploy_panel(
                 request.user, prompt, [item.environment for item in environments]
             ),
