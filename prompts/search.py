@@ -57,9 +57,15 @@ def find_prompts(
 ) -> QuerySet:
     """Prompts ``user`` may see, matching every filter given, in a stable order.
 
+    ``archived``: the archived prompts instead, those ``user`` may restore (admins);
+    nobody else finds a prompt once it is archived.
     ``unused_days``: only prompts nobody fetched in that many days (candidates to archive).
     """
-    prompts = visible(user, Prompt.objects.filter(archived_at__isnull=not archived))
+    prompts = visible(
+        user,
+        Prompt.objects.filter(archived_at__isnull=not archived),
+        "admin" if archived else "view",
+    )
     if unused_days is not None:
         since = timezone.now().date() - timedelta(days=unused_days)
         fetched = Usage.objects.filter(day__gte=since).values("prompt_id")
