@@ -230,10 +230,15 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
     tags = _tags(request)
     sort = request.GET.get("sort", "")
     sort = sort if sort in SORTS else "name"
-    prompts = find_prompts(user, q=q or None, tags=tags or None, team=team or None)
+    # Archived prompts are found by those who may restore them (find_prompts says who).
+    archived = request.GET.get("archived") in ("1", "true", "on")
+    prompts = find_prompts(
+        user, q=q or None, tags=tags or None, team=team or None, archived=archived
+    )
     page = _page_of(prompts.order_by(*_order(sort, searched=bool(q))), request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
+    teams = list(visible(user, Team.objects.all()).order_by("name"))
     context = {
         "page": page,
         "rows": _rows(list(page.object_list)),
@@ -242,9 +247,12 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
         "tag": ", ".join(tags),
         "sort": sort,
         "sorts": SORT_LABELS,
-        "teams": visible(user, Team.objects.all()).order_by("name"),
+        "teams": teams,
         "filters": filters.urlencode(),
         "filtered": bool(q or team or tags),
+        "archived": archived,
+        # Read from the cached rights: no query.
+        "may_restore": any(can(user, "admin", t) for t in teams),
     }
     htmx = getattr(request, "htmx", None)
     partial = bool(htmx) and not htmx.boosted and htmx.target == "prompt-results"
