@@ -2,10 +2,13 @@
 
 Keys:
   ``res:<team>:<slug>:<selector>`` -> {"gen", "until", "team_id", "prompt_id", "version_id",
-                                       "environment"}  what an address resolves to
+                                       "environment", "address"}  what an address resolves
+                                       to, and the prompt's current team, slug and name
   ``gen:<team>``                   -> a random token, replaced after every commit that
                                        changes what any address of the team resolves to
-  ``ver:<version id>``             -> the payload of an immutable version, kept forever
+  ``ver:<version id>``             -> the payload of an immutable version, kept forever;
+                                       nothing of the prompt (a rename changes that), so
+                                       no process's copy can go stale
 
 A pointer is trusted only while its ``gen`` equals the team's current token, read in
 the same round trip. A reader that raced a writer stores a pointer tagged with the

@@ -55,9 +55,15 @@ def find_prompts(
 ) -> QuerySet:
     """Prompts ``user`` may see, matching every filter given, in a stable order.
 
+    ``archived``: the archived prompts instead, those ``user`` may restore (admins);
+    nobody else finds a prompt once it is archived.
     ``excluding``: a subquery of prompt ids to leave out (e.g. those fetched lately).
     """
-    prompts = visible(user, Prompt.objects.filter(archived_at__isnull=not archived))
+    prompts = visible(
+        user,
+        Prompt.objects.filter(archived_at__isnull=not archived),
+        "admin" if archived else "view",
+    )
     if excluding is not None:
         prompts = prompts.exclude(pk__in=excluding)
     if team:

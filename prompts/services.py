@@ -45,6 +45,16 @@ def find_prompt(user: Any, team_slug: str, slug: str, *, archived: bool = False)
     return prompt
 
 
+def find_prompt_or_archived(user: Any, team_slug: str, slug: str) -> Prompt:
+    """``find_prompt``, and an archived prompt too for those who may restore it (team
+    admins, or an admin grant on it), so it can be found and brought back. To anyone
+    else an archived prompt is NotFound, as if it were gone."""
+    prompt = find_prompt(user, team_slug, slug, archived=True)
+    if prompt.is_archived and not can(user, "admin", prompt):
+        raise NotFound(f"No prompt {team_slug}/{slug}.")
+    return prompt
+
+
 def find_version(prompt: Prompt, number: Any) -> Version:
     try:
         number = int(number)

@@ -28,7 +28,7 @@ from releases.live import live_deployment, next_planned_at
 
 @dataclass(frozen=True)
 class Resolved:
-    payload: dict  # team, slug, version, template, messages, variables, config, content_hash
+    payload: dict  # team, slug, name, version, template, messages, variables, config, hash
     environment: str | None
     prompt_id: int
     version_id: int
@@ -38,10 +38,19 @@ class Resolved:
 
 
 def payload_of(version: Version, prompt: Prompt) -> dict:
+    return {**address_of(prompt), **version_payload(version)}
+
+
+def address_of(prompt: Prompt) -> dict:
+    """What an answer says of the prompt itself. A rename or a new name changes it, so
+    it travels in the pointer, which the team's generation guards, never in the
+    version's payload, which every process keeps for as long as it likes."""
+    return {"team": prompt.team.slug, "slug": prompt.slug, "name": prompt.name}
+
+
+def version_payload(version: Version) -> dict:
+    """What an answer says of the version: it never changes."""
     return {
-        "team": prompt.team.slug,
-        "slug": prompt.slug,
-        "name": prompt.name,
         "kind": version.kind,
         "version": version.number,
         "template": version.template,
@@ -117,9 +126,13 @@ def resolve(
         if not can_in(user, "view", pointer["team_id"], pointer["prompt_id"], found):
             raise NotFound(f"No prompt {team_slug}/{slug}.")
         payload = cache.payloads.get(pointer["version_id"])
-        if payload is not None:
+        address = pointer.get("address")  # None in a pointer written before it had one
+        if payload is not None and address is not None:
             return Resolved(
-                payload, pointer["environment"], pointer["prompt_id"], pointer["version_id"]
+                {**payload, **address},
+                pointer["environment"],
+                pointer["prompt_id"],
+                pointer["version_id"],
             )
     return _resolve_from_database(user, team_slug, slug, selector, gen)
 
@@ -130,8 +143,9 @@ def _resolve_from_database(
     gen = cache.current_generation(team_slug, gen)  # taken before reading the database
     prompt = find_prompt(user, team_slug, slug)
     env_slug, version, until = _pick(prompt, selector)
-    payload = payload_of(version, prompt)
+    payload = version_payload(version)
     cache.payloads.put(version.pk, payload)
+    address = address_of(prompt)
     seconds = cache.POINTER_SECONDS
     if until is not None:
         seconds = min(seconds, (until - timezone.now()).total_seconds())
@@ -146,10 +160,11 @@ def _resolve_from_database(
             "prompt_id": prompt.pk,
             "version_id": version.pk,
             "environment": env_slug,
+            "address": address,
         },
         seconds,
     )
-    return Resolved(payload, env_slug, prompt.pk, version.pk)
+    return Resolved({**payload, **address}, env_slug, prompt.pk, version.pk)
 
 
 def _pick(prompt: Prompt, selector: str) -> tuple[str | None, Version, datetime | None]:

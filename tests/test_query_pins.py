@@ -43,6 +43,7 @@ PINS: list[tuple[str, str]] = [
     ("rita", "/"),
     ("rita", "/prompts/"),
     ("rita", "/prompts/?q=bulk&tag=bulk&team=support&sort=-updated"),
+    ("alice", "/prompts/?archived=1"),
     ("gina", "/prompts/"),  # granted one prompt only
     ("rita", f"{P}/"),
     ("rita", f"{P}/v/1/"),
@@ -71,6 +72,8 @@ PINS: list[tuple[str, str]] = [
     ("rita", "/api/v1/prompts"),
     ("rita", "/api/v1/prompts?q=bulk&tag=bulk&team=support"),
     ("rita", "/api/v1/prompts?unused_days=30"),
+    ("alice", "/api/v1/prompts?archived=true"),
+    ("alice", "/api/v1/prompts/support/old-000"),  # archived: its admin reads it
     ("rita", A),
     ("rita", f"{A}/versions"),
     ("rita", f"{A}/versions/1"),
@@ -199,7 +202,7 @@ def grow(people, prompt, hook, n: int, start: int) -> None:
 
 def grow_prompts(people, i: int) -> None:
     """A support prompt with a version in review, approved, live and planned in
-    production; and a billing prompt nobody in support may see."""
+    production; an archived one; and a billing prompt nobody in support may see."""
     ed, rita = people["ed"], people["rita"]
     other = services.create_prompt(
         ed,
@@ -218,6 +221,11 @@ def grow_prompts(people, i: int) -> None:
     deployments.deploy(rita, other, production, version, when=later)
     services.add_version(ed, other, template="v3 {{ x }}")
     review.request_review(ed, other.latest_version, reviewers=["rita"])
+    old = services.create_prompt(
+        ed, people["support"], name=f"Old {i:03d}", template="v1 {{ x }}", deploy_to="staging"
+    )
+    services.add_version(ed, old, template="v2 {{ x }}")
+    services.archive_prompt(people["alice"], old)
     services.create_prompt(
         people["oscar"], people["billing"], name=f"Invoice {i:03d}", template="secret {{ x }}"
     )

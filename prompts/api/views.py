@@ -23,7 +23,8 @@ from reviews import services as review
 from serving import services as resolve
 from serving import usage
 
-KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "unused_days"}
+KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "unused_days", "archived"}
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def live_of(prompts: list) -> dict[int, dict[str, int]]:
@@ -39,6 +40,12 @@ class PromptList(RegistryView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
             OpenApiParameter("unused_days", int, description="only prompts nobody fetched lately"),
+            OpenApiParameter(
+                "archived",
+                bool,
+                description="true: the archived prompts the caller may restore (team admins) "
+                "instead of the others",
+            ),
         ],
         responses={200: paginated(s.PromptOut), **ERRORS},
         operation_id="prompts_list",
@@ -56,6 +63,7 @@ class PromptList(RegistryView):
             tags=request.query_params.getlist("tag"),
             team=request.query_params.get("team"),
             excluding=usage.fetched_within(_days(request.query_params.get("unused_days"))),
+            archived=_flag(request.query_params.get("archived"), "archived"),
         )
         pages = Pages()
         page = pages.paginate_queryset(prompts, request, view=self)
@@ -82,10 +90,22 @@ def _days(raw: str | None) -> int | None:
     return int(raw)
 
 
+def _flag(raw: str | None, field: str) -> bool:
+    if raw is None:
+        return False
+    if raw.lower() not in FLAGS:
+        raise Invalid(f"{field} is true or false.", {"field": field})
+    return FLAGS[raw.lower()]
+
+
 class PromptDetail(PromptScoped):
-    @extend_schema(responses={200: s.PromptOut, **ERRORS})
+    @extend_schema(
+        responses={200: s.PromptOut, **ERRORS},
+        description="An archived prompt answers those who may restore it, with "
+        '`"archived": true`; anyone else gets a 404.',
+    )
     def get(self, request: Request, team: str, slug: str) -> Response:
-        prompt = self.prompt(request, team, slug)
+        prompt = services.find_prompt_or_archived(request.user, team, slug)
         return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
 
     @extend_schema(request=s.PromptPatch, responses={200: s.PromptOut, **ERRORS})

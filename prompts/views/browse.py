@@ -234,10 +234,15 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
     tags = _tags(request)
     sort = request.GET.get("sort", "")
     sort = sort if sort in SORTS else "name"
-    prompts = find_prompts(user, q=q or None, tags=tags or None, team=team or None)
+    # Archived prompts are found by those who may restore them (find_prompts says who).
+    archived = request.GET.get("archived") in ("1", "true", "on")
+    prompts = find_prompts(
+        user, q=q or None, tags=tags or None, team=team or None, archived=archived
+    )
     page = _page_of(prompts.order_by(*_order(sort, searched=bool(q))), request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
+    teams = list(visible(user, Team.objects.all()).order_by("name"))
     context = {
         "page": page,
         "rows": _rows(list(page.object_list)),
@@ -246,9 +251,12 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
         "tag": ", ".join(tags),
         "sort": sort,
         "sorts": SORT_LABELS,
-        "teams": visible(user, Team.objects.all()).order_by("name"),
+        "teams": teams,
         "filters": filters.urlencode(),
         "filtered": bool(q or team or tags),
+        "archived": archived,
+        # Read from the cached rights: no query.
+        "may_restore": any(can(user, "admin", t) for t in teams),
     }
     htmx = getattr(request, "htmx", None)
     partial = bool(htmx) and not htmx.boosted and htmx.target == "prompt-results"
@@ -289,6 +297,34 @@ def _environments(prompt: Prompt) -> list[LiveIn]:
     return environments
 
 
+@dataclass
+class Shown:
+    """The version whose text the prompt page shows, and where it is live."""
+
+    version: Version
+    live_in: list[Environment]
+    default_live: bool  # it is the one live in the team's default environment
+
+
+def _shown(prompt: Prompt, environments: list[LiveIn]) -> Shown | None:
+    """The version live in the team's default environment (what services get when they
+    name none), else the latest. The page has the latest's text already; another
+    version's is one more query."""
+    version = prompt.latest_version
+    default = next((item for item in environments if item.environment.is_default), None)
+    live = default.deployment if default is not None else None
+    if live is not None and (version is None or live.version_id != version.pk):
+        version = Version.objects.defer("config", "variables").get(pk=live.version_id)
+    if version is None:
+        return None
+    live_in = [
+        item.environment
+        for item in environments
+        if item.deployment is not None and item.deployment.version_id == version.pk
+    ]
+    return Shown(version, live_in, live is not None)
+
+
 def _usage(prompt: Prompt) -> list[dict[str, Any]]:
     return [{**row, "last_seen": parse_datetime(row["last_seen"])} for row in usage.report(prompt)]
 
@@ -316,6 +352,7 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             "base": base,
             "latest": prompt.latest_version,
             "environments": environments,
+            "shown": _shown(prompt, environments),
             "deploy_form": release.deploy_panel(
                 request.user, prompt, [item.environment for item in environments]
             ),

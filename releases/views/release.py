@@ -1,7 +1,7 @@
 """Pages: releasing. Deploy a version (now or at a planned time), roll back, cancel a
 plan, a prompt's release log, and a team's release board.
 
-Thin views over ``prompts.deployments`` and ``prompts.board``: the policy decides, and
+Thin views over ``releases.services`` and ``releases.board``: the policy decides, and
 its refusals come back as form errors (the deploy form) or flash messages (the one
 button forms), naming the rule. The deploy form lives on its own page too, so a refused
 or breaking deploy comes back with everything typed still there and, for a breaking

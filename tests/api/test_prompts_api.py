@@ -77,7 +77,8 @@ def test_a_renamed_prompt_keeps_answering_at_its_old_address(ed, prompt):
 def test_archive_and_restore(as_user, prompt):
     alice = as_user("alice")
     assert alice.delete(P).status_code == 204
-    assert alice.get(P).status_code == 404
+    assert as_user("vic").get(P).status_code == 404
+    assert alice.get(P).json()["archived"] is True  # admins find it, to restore it
     assert alice.get("/api/v1/prompts").json()["count"] == 0
     assert alice.post(f"{P}/restore").json()["archived"] is False
     assert alice.get(P).status_code == 200

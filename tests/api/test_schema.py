@@ -43,7 +43,7 @@ CONTRACT = [
 
 # Query parameters api.md names.
 CONTRACT_QUERY = [
-    ("get", "/api/v1/prompts", {"q", "tag", "team", "page"}),
+    ("get", "/api/v1/prompts", {"q", "tag", "team", "page", "archived"}),
     ("get", f"{P}/resolve", {"environment", "version", "label"}),
     ("get", f"{P}/deployments", {"environment"}),
     ("get", f"{P}/compare", {"from", "to"}),

@@ -1,5 +1,5 @@
-"""Two server processes share one truth: after a deploy through one, the other answers
-with the new version at once (no stale cache in any process)."""
+"""Two server processes share one truth: after a deploy or a rename through one, the
+other answers with the new version or address at once (no stale cache in any process)."""
 
 import json
 import os
@@ -62,11 +62,14 @@ def start_server(port: int) -> subprocess.Popen:
     )
 
 
-def call(port: int, path: str, token: str, body: dict | None = None) -> dict:
+def call(
+    port: int, path: str, token: str, body: dict | None = None, method: str | None = None
+) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         data=json.dumps(body).encode() if body is not None else None,
+        method=method,
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -103,6 +106,32 @@ def test_a_deploy_through_one_process_is_seen_by_the_other_at_once(people, promp
         assert call(second, resolve, ed)["version"] == 2
         call(second, f"{P}/deployments/rollback", ed, {"environment": "development"})
         assert call(first, resolve, ed)["version"] == 1
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rename_through_one_process_is_seen_by_the_other_at_once(people, prompt, token_of):
+    ed = token_of("ed")
+    ports = [free_port(), free_port()]
+    servers = [start_server(port) for port in ports]
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            wait_until_up(port, server)
+        first, second = ports
+        old = "/api/v1/prompts/support/ticket-classifier/resolve?environment=development"
+        new = "/api/v1/prompts/support/classifier/resolve?environment=development"
+        for _ in range(3):  # both processes hold the version's answer
+            assert call(first, old, ed)["slug"] == "ticket-classifier"
+            assert call(second, old, ed)["slug"] == "ticket-classifier"
+        call(first, P, ed, {"slug": "classifier", "name": "Classifier"}, method="PATCH")
+        # The first process answers first, so the second finds its fresh pointers.
+        for port in (first, second):
+            for url in (new, old):
+                body = call(port, url, ed)
+                assert (body["slug"], body["name"]) == ("classifier", "Classifier"), (port, url)
     finally:
         for server in servers:
             server.terminate()

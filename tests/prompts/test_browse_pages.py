@@ -194,6 +194,57 @@ def test_the_prompt_page_shows_what_the_prompt_is(client, people, prompt):
     assert "<code>ticket_text</code>" in html and "required" in html
 
 
+def text_panel(response) -> str:
+    """The panel of the prompt page that shows the prompt's text."""
+    html = text(response)
+    start = html.index('aria-labelledby="text"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_prompt_page_shows_the_text_live_in_the_default_environment(client, people, prompt):
+    release(people, prompt, prompt.latest_version)
+    services.add_version(people["ed"], prompt, template="Newer wording {{ ticket_text }}")
+    panel = text_panel(page_of(client, people, "vic", PAGE))
+    assert "Classify: {{ ticket_text }} for {{ product }}" in panel
+    assert "Newer wording" not in panel
+    assert "v1" in panel and "live in Development, Production" in panel
+
+
+def test_the_prompt_page_shows_the_latest_text_when_nothing_is_live_by_default(
+    client, people, prompt
+):
+    services.add_version(people["ed"], prompt, template="Newer wording {{ ticket_text }}")
+    panel = text_panel(page_of(client, people, "vic", PAGE))
+    assert "Newer wording {{ ticket_text }}" in panel
+    assert "Classify:" not in panel
+    assert "v2" in panel and "latest" in panel and "not live anywhere" in panel
+
+
+def test_the_prompt_page_shows_each_chat_message_with_its_role(client, people):
+    services.create_prompt(
+        people["ed"],
+        people["support"],
+        name="Persona",
+        messages=[
+            {"role": "system", "content": "You play {{ persona }}."},
+            {"role": "user", "content": f"Ask {XSS}"},
+        ],
+        deploy_to="development",
+    )
+    panel = text_panel(page_of(client, people, "vic", "/p/support/persona/"))
+    assert panel.index("system") < panel.index("You play {{ persona }}.")
+    assert panel.index("You play") < panel.index("user") < panel.index(f"Ask {XSS_ESCAPED}")
+    assert XSS not in panel
+    assert "v1" in panel and "live in Development" in panel
+
+
+def test_the_prompt_text_is_escaped(client, people, prompt):
+    services.add_version(people["ed"], prompt, template=f"{XSS} {{{{ ticket_text }}}}")
+    response = page_of(client, people, "vic", PAGE)
+    assert XSS not in text(response)
+    assert f"{XSS_ESCAPED} {{{{ ticket_text }}}}" in text_panel(response)
+
+
 def test_the_prompt_page_shows_live_protected_and_planned_versions(client, people, prompt):
     v1 = prompt.latest_version
     release(people, prompt, v1)
@@ -581,6 +632,19 @@ COSTED = {
     ],
     "gina": ["/", "/prompts/", PAGE],  # granted the one prompt
 }
+
+
+def test_the_prompt_page_costs_the_same_when_an_older_version_is_live(client, people, prompt):
+    """The text shown is then not the latest's, which the page has anyway: one more
+    query, whatever the number of versions and deployments."""
+    release(people, prompt, prompt.latest_version)
+    grow(people, prompt, 3, 0)
+    client.force_login(people["vic"])
+    client.get(PAGE)
+    small = queries_of(client, PAGE)
+    grow(people, prompt, 6, 3)
+    assert queries_of(client, PAGE) == small <= 12
+    assert "v1" in text_panel(client.get(PAGE))
 
 
 @pytest.mark.parametrize("username", COSTED)

@@ -1,4 +1,8 @@
-"""Fill a development registry with two teams, people of every role and real-looking prompts."""
+"""Fill a development registry with two teams, people of every role and real-looking prompts.
+
+Everything is made through the services, as the people of the demo would make it, so
+the demo obeys every rule (reviews, approvals, release policy) and shows it.
+"""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,7 +14,7 @@ from accounts.models import Team
 from prompts import services
 from releases import services as deployments
 from releases.models import Environment
-from reviews.models import Comment
+from reviews import services as review
 
 PEOPLE = [
     # username, team, role
@@ -202,17 +206,22 @@ class Command(BaseCommand):
                     # Revisions add variables; development's callers are the authors.
                     force=True,
                 )
-            version = prompt.versions.order_by("-number").first()
-            Comment.objects.create(
-                version=version,
-                author=reviewer,
-                body="Reads well; approved for production.",
-                verdict="approve",
-            )
-            deployments.deploy(editor, prompt, envs["staging"], version, note="Ready for staging")
-            deployments.deploy(
-                reviewer, prompt, envs["production"], version, note="Reviewed and released"
-            )
+            self._release(editor, reviewer, prompt, envs)
+
+    def _release(self, editor, reviewer, prompt, envs) -> None:
+        """The latest version through review to production, as the team would: the
+        author asks the reviewer, who approves it (never their own) and releases it."""
+        version = prompt.latest_version
+        review.request_review(
+            editor, version, note="Ready for production?", reviewers=[reviewer.username]
+        )
+        review.add_comment(
+            reviewer, version, body="Reads well; approved for production.", verdict="approve"
+        )
+        deployments.deploy(editor, prompt, envs["staging"], version, note="Ready for staging")
+        deployments.deploy(
+            reviewer, prompt, envs["production"], version, note="Reviewed and released"
+        )
 
     def _print_sign_in(self, User) -> None:
         self.stdout.write("Demo registry ready. Sign in at http://127.0.0.1:8000/accounts/login/")
