@@ -180,3 +180,16 @@ def install_resolver(monkeypatch) -> Resolver:
     fake = Resolver(socket.getaddrinfo)
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     return fake
+
+
+def route_to_loopback(monkeypatch, address: str) -> None:
+    """The network, as the test would have it: connections to ``address`` (a public
+    one) reach the same port on 127.0.0.1, where a fake receiver listens."""
+    real = socket.socket.connect
+
+    def connect(sock: socket.socket, sockaddr) -> None:
+        if isinstance(sockaddr, tuple) and sockaddr[0] == address:
+            sockaddr = ("127.0.0.1", sockaddr[1])
+        return real(sock, sockaddr)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)

@@ -135,7 +135,7 @@ def test_only_http_and_https_urls_with_a_host_are_called(url):
         (["169.254.169.254"], "link-local"),
         (["fe80::1%eth0"], "link-local"),
         (["::ffff:192.168.0.1"], "private"),
-        (["0.0.0.0"], "unspecified"),
+        (["0.0.0.0"], "unspecified"),  # noqa: S104 (an answer, not a binding)
         (["224.0.0.251"], "multicast"),
         # One bad address among good ones is enough: a client may pick any of them.
         ([PUBLIC, "127.0.0.1"], "loopback"),
@@ -210,9 +210,8 @@ def post(url: str, *, deadline: float | None = None, timeout: float = 5.0, **opt
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.1", "2130706433", "0x7f000001"])
 def test_a_loopback_receiver_is_never_connected_to(host):
-    with listening(answer(200)) as receiver:
-        with pytest.raises(OutboundRefused):
-            post(receiver.url(host))
+    with listening(answer(200)) as receiver, pytest.raises(OutboundRefused):
+        post(receiver.url(host))
     assert receiver.connections == 0
 
 
@@ -252,13 +251,12 @@ def test_the_allow_list_lets_a_loopback_receiver_through(settings):
 def test_whether_a_receiver_is_allowed_goes_by_the_address_connected_to(settings, dns):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     dns.set("receiver.corp.test", ["127.0.0.1"])
-    with listening(answer(200)) as receiver:
-        with open_client(timeout=5.0) as client:
-            response = client.post(receiver.url("receiver.corp.test"))
-            assert is_allowed_receiver(response)
-            # Judged on the peer of that connection, by the list as it is now.
-            settings.OUTBOUND_ALLOWED_NETWORKS = ["10.0.0.0/8"]
-            assert not is_allowed_receiver(response)
+    with listening(answer(200)) as receiver, open_client(timeout=5.0) as client:
+        response = client.post(receiver.url("receiver.corp.test"))
+        assert is_allowed_receiver(response)
+        # Judged on the peer of that connection, by the list as it is now.
+        settings.OUTBOUND_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+        assert not is_allowed_receiver(response)
     assert not is_allowed_receiver(httpx.Response(200))
 
 
@@ -278,9 +276,7 @@ def test_redirects_are_never_followed(settings, asked):
 
 
 @pytest.mark.parametrize("head_first", [True, False], ids=["slow body", "slow head"])
-def test_a_receiver_trickling_a_byte_every_two_seconds_is_cut_at_the_deadline(
-    settings, head_first
-):
+def test_a_receiver_trickling_a_byte_every_two_seconds_is_cut_at_the_deadline(settings, head_first):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with listening(trickle(every=2.0, head_first=head_first)) as receiver:
         started = time.monotonic()
@@ -295,9 +291,11 @@ def test_a_receiver_that_will_not_read_the_body_is_cut_at_the_deadline(settings)
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with listening(never_reads) as receiver:
         started = time.monotonic()
-        with open_client(timeout=10.0, deadline=1.5) as client:
-            with pytest.raises(httpx.TimeoutException):
-                client.post(receiver.url(), content=b"x" * 50_000_000)
+        with (
+            open_client(timeout=10.0, deadline=1.5) as client,
+            pytest.raises(httpx.TimeoutException),
+        ):
+            client.post(receiver.url(), content=b"x" * 50_000_000)
         took = time.monotonic() - started
     assert took < 2.5
 
@@ -313,11 +311,10 @@ def test_without_a_deadline_each_operation_still_has_its_timeout(settings):
 
 def test_each_request_of_a_client_gets_its_own_deadline(settings):
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    with listening(answer(200)) as receiver:
-        with open_client(timeout=5.0, deadline=1.0) as client:
-            for _ in range(3):
-                assert client.post(receiver.url()).status_code == 200
-                time.sleep(0.4)
+    with listening(answer(200)) as receiver, open_client(timeout=5.0, deadline=1.0) as client:
+        for _ in range(3):
+            assert client.post(receiver.url()).status_code == 200
+            time.sleep(0.4)
 
 
 # ---------------------------------------------------------------- TLS

@@ -251,7 +251,8 @@ def test_the_service_names_the_field_and_the_allowed_events(as_user, people):
         "https://hooks.example.com/in#frag",
     ],
 )
-def test_internal_hosts_and_ports_are_fine(people, url):
+def test_internal_hosts_and_ports_are_fine_once_their_network_is_allowed(people, settings, url):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     made = webhooks.create_webhook(
         people["alice"], people["support"], url=url, events=["version.created"]
     )
