@@ -4,9 +4,12 @@ Each helper fails loudly with ImproperlyConfigured: a typo in a deployment's
 environment should stop the server at start-up, not surface as odd behaviour later.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -46,3 +49,16 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envnetworks(name: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs (``10.0.0.0/8, fd00::/8``); a single address is a /32 or /128."""
+    networks = []
+    for item in envlist(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} holds networks such as 10.0.0.0/8, not {item!r}"
+            ) from None
+    return tuple(networks)

@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from registry_site.env import envbool, envint, envlist, envstr
+from registry_site.env import envbool, envint, envlist, envnetworks, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("REGISTRY_VAR_DIR") or BASE_DIR / "var")
@@ -247,7 +247,15 @@ REGISTRY_USAGE_BATCH = envint("USAGE_FLUSH_BUCKETS", 1000, minimum=1)
 
 # Webhook deliveries (webhooks/delivery.py): a failed attempt is retried after
 # WEBHOOK_BACKOFF seconds, then twice as long each time (at most 6 hours), until
-# WEBHOOK_MAX_ATTEMPTS attempts have failed; each attempt waits WEBHOOK_TIMEOUT seconds.
+# WEBHOOK_MAX_ATTEMPTS attempts have failed. Each socket operation of an attempt waits
+# at most WEBHOOK_TIMEOUT seconds, and the whole attempt (however slowly the receiver
+# trickles) ends within WEBHOOK_ATTEMPT_SECONDS.
 WEBHOOK_BACKOFF = envint("WEBHOOK_BACKOFF_SECONDS", 30, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_TIMEOUT = envint("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_ATTEMPT_SECONDS = envint("WEBHOOK_ATTEMPT_SECONDS", 10, minimum=1)
+
+# Outbound calls (webhooks, model providers) never go to loopback, private, link-local,
+# multicast, unspecified or reserved addresses, except inside these networks
+# (registry_site/outbound.py), e.g. "10.0.0.0/8" for receivers on the company network.
+OUTBOUND_ALLOWED_NETWORKS = envnetworks("OUTBOUND_ALLOWED_NETWORKS")

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from registry_site import outbound
+from registry_site.outbound import OutboundRefused
 from webhooks.models import Attempt, Delivery
 from webhooks.signing import SIGNATURE_HEADER, signature_header
 
@@ -54,9 +54,9 @@ class Outcome:
 
 
 def lease() -> timedelta:
-    """How long a claim holds: longer than any send can take (the timeout applies to
-    connecting and to each read, and we read little)."""
-    return timedelta(seconds=4 * settings.WEBHOOK_TIMEOUT + 30)
+    """How long a claim holds: longer than any attempt can last (each ends within
+    WEBHOOK_ATTEMPT_SECONDS), with room to record it."""
+    return timedelta(seconds=2 * settings.WEBHOOK_ATTEMPT_SECONDS + 30)
 
 
 def due(now: datetime, limit: int) -> list[int]:
@@ -92,15 +92,9 @@ def claim(delivery_id: int, now: datetime) -> datetime | None:
 
 # ------------------------------------------------------------------ sending
 
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a place to send the body (and its signature) to."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
+# Whatever went wrong on the network, the log says this: a refused connection, a reset,
+# a non-HTTP service and silence would otherwise tell open ports from closed ones.
+UNREACHABLE = "No answer: the receiver could not be reached or did not answer in time."
 
 
 def _text(raw: bytes) -> str:
@@ -108,43 +102,53 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def request_for(delivery: Delivery, timestamp: int) -> urllib.request.Request:
-    url = delivery.webhook.url
-    # Checked on save already; checked again because urllib would also open file: URLs.
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise ValueError("only http and https URLs are sent to")
-    body = delivery.body.encode()
-    headers = {
+def headers_for(delivery: Delivery, timestamp: int) -> dict[str, str]:
+    return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Registry-Event": delivery.event,
         "X-Registry-Delivery": str(delivery.pk),
-        SIGNATURE_HEADER: signature_header(delivery.webhook.secret, timestamp, body),
+        SIGNATURE_HEADER: signature_header(delivery.webhook.secret, timestamp, delivery.body),
+        # The excerpt we may keep is the first bytes as sent, never a decompressed bomb.
+        "Accept-Encoding": "identity",
     }
-    return urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The first EXCERPT_BYTES of the answer, or what came of them in time."""
+    kept = b""
+    try:
+        for chunk in response.iter_raw():
+            kept += chunk
+            if len(kept) >= EXCERPT_BYTES:
+                break
+    except httpx.HTTPError:
+        pass  # the status came; an answer cut short is no new failure
+    return _text(kept[:EXCERPT_BYTES])
 
 
 def send(delivery: Delivery) -> Outcome:
-    """POST the delivery once, signed now. Never raises: every failure is an outcome."""
+    """POST the delivery once, signed now, through the outbound address policy, within
+    WEBHOOK_ATTEMPT_SECONDS in all. Never raises: every failure is an outcome. The
+    receiver's answer is kept only from networks the operator allows: the log must not
+    become a way to read what an address answers."""
     started = time.monotonic()
     outcome = Outcome()
+    body = delivery.body.encode()
     try:
-        request = request_for(delivery, int(time.time()))
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:  # noqa: S310
-            outcome.status_code = response.status
-            outcome.response = _text(response.read(EXCERPT_BYTES))
-    except urllib.error.HTTPError as exc:
-        outcome.status_code = exc.code
-        try:
-            outcome.response = _text(exc.read(EXCERPT_BYTES))
-        except Exception:  # an unreadable error body is no new failure
-            outcome.response = ""
-        finally:
-            exc.close()
-    except urllib.error.URLError as exc:
-        outcome.error = _text(str(exc.reason).encode())[:ERROR_CHARS]
+        with outbound.open_client(
+            timeout=settings.WEBHOOK_TIMEOUT, deadline=settings.WEBHOOK_ATTEMPT_SECONDS
+        ) as client:
+            headers = headers_for(delivery, int(time.time()))
+            with client.stream("POST", delivery.webhook.url, content=body, headers=headers) as got:
+                outcome.status_code = got.status_code
+                if outbound.is_allowed_receiver(got):
+                    outcome.response = _excerpt(got)
+    except OutboundRefused as refused:
+        outcome.error = f"Not sent: {refused.message}"[:ERROR_CHARS]
     except Exception as exc:  # whatever the network does, log it and go on
-        outcome.error = _text(f"{type(exc).__name__}: {exc}".encode())[:ERROR_CHARS]
+        log.info("webhook delivery %s: %s", delivery.pk, type(exc).__name__)
+        outcome.error = UNREACHABLE
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome.status_code is not None and not outcome.delivered and not outcome.error:
         outcome.error = f"HTTP {outcome.status_code}"
@@ -212,11 +216,12 @@ def deliver(delivery_id: int, now: datetime | None = None) -> Outcome | None:
     outcome = send(delivery)
     record(delivery_id, outcome, started_at, max(now, timezone.now()))
     log.info(
-        "webhook delivery %s (%s) attempt %s: %s",
+        "webhook delivery %s (%s) attempt %s: %s in %s ms",
         delivery_id,
         delivery.event,
         delivery.attempts + 1,
         outcome.status_code or outcome.error,
+        outcome.duration_ms,
     )
     return outcome
 

@@ -97,7 +97,8 @@ class Attempt(models.Model):
     duration_ms = models.PositiveIntegerField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
-    response = models.TextField(blank=True)  # the first KB of the receiver's answer
+    # The first KB of the answer, kept only from receivers in OUTBOUND_ALLOWED_NETWORKS.
+    response = models.TextField(blank=True)
 
     class Meta:
         ordering = ["delivery", "number"]

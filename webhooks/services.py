@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from accounts.models import Team
 from accounts.services import require
+from registry_site import outbound
 from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
+from registry_site.outbound import OutboundRefused
 from webhooks import events
 from webhooks.models import Delivery, Webhook, new_secret
 
@@ -39,7 +41,9 @@ def _bad_url(message: str) -> Invalid:
 
 
 def check_url(url: Any) -> str:
-    """An absolute http or https address that urllib can send to as it is."""
+    """An absolute http or https address that can be sent to as it is, and that the
+    outbound address policy allows (registry_site/outbound.py; it is checked again on
+    every send)."""
     if not isinstance(url, str) or not url.strip():
         raise _bad_url("A webhook needs a URL.")
     url = url.strip()
@@ -62,6 +66,10 @@ def check_url(url: Any) -> str:
         parts.port  # noqa: B018 (parsing it is the check)
     except ValueError:
         raise _bad_url("The URL's port is a number from 0 to 65535.") from None
+    try:
+        outbound.check_url(url)
+    except OutboundRefused as refused:
+        raise _bad_url(refused.message) from None
     return url
 
 
@@ -165,7 +173,6 @@ def find_delivery(webhook: Webhook, delivery_id: Any) -> Delivery:
 # ------------------------------------------------------------------ writes
 
 
-@transaction.atomic
 def create_webhook(
     actor: Any,
     team: Team,
@@ -176,6 +183,7 @@ def create_webhook(
     active: Any = True,
 ) -> Webhook:
     _require_admin(actor, team)
+    # Checked before the transaction: the URL check may wait on DNS.
     webhook = Webhook(
         team=team,
         url=check_url(url),
@@ -184,9 +192,10 @@ def create_webhook(
         active=check_active(active),
         created_by=actor,
     )
-    if Webhook.objects.filter(team=team).count() >= MAX_PER_TEAM:
-        raise Conflict(f"A team has at most {MAX_PER_TEAM} webhooks.", {"reason": "limit"})
-    attribute(webhook, actor, f"webhook to {webhook.url} added").save()
+    with transaction.atomic():
+        if Webhook.objects.filter(team=team).count() >= MAX_PER_TEAM:
+            raise Conflict(f"A team has at most {MAX_PER_TEAM} webhooks.", {"reason": "limit"})
+        attribute(webhook, actor, f"webhook to {webhook.url} added").save()
     return webhook
 
 
@@ -199,11 +208,13 @@ def update_webhook(
     description: Any = None,
     active: Any = None,
 ) -> Webhook:
-    """Change what is given (None: keep it). Already queued deliveries go to the new URL."""
+    """Change what is given (None: keep it). Already queued deliveries go to the new URL.
+    An unchanged URL is not checked again (a webhook stays editable after the allow-list
+    shrank); every send checks it anyway."""
     _require_admin(actor, webhook.team)
     changes: dict[str, Any] = {}
     if url is not None:
-        changes["url"] = check_url(url)
+        changes["url"] = webhook.url if url == webhook.url else check_url(url)
     if events is not None:
         changes["events"] = check_events(events)
     if description is not None:

@@ -1,4 +1,6 @@
-"""Webhook pages: a team's webhooks, and one webhook with its secret and delivery log.
+"""Webhook pages: a team's webhooks, and one webhook with its delivery log.
+
+A webhook's secret is shown once: on the page right after it was made or rotated.
 
 Included at ``/teams/``. Team admins only: a team the user may not see is a 404, a
 member who is not an admin gets a 403. Writes go through webhooks.services; their
@@ -30,6 +32,8 @@ from webhooks.forms import WebhookEditForm, WebhookForm
 from webhooks.models import Webhook
 
 LOG_PAGE_SIZE = 20
+# Where a new secret waits, server-side, for the one page that shows it.
+JUST_MADE = "webhook-just-made"
 
 
 def _admin_team(request: HttpRequest, slug: str) -> Team:
@@ -51,6 +55,19 @@ def _private(response: HttpResponse) -> HttpResponse:
     # These pages show secrets: no cache anywhere may keep them.
     add_never_cache_headers(response)
     return response
+
+
+def _show_secret_once(request: HttpRequest, webhook: Webhook) -> None:
+    request.session[JUST_MADE] = {"webhook": webhook.pk, "secret": webhook.secret}
+
+
+def _new_secret(request: HttpRequest, webhook: Webhook) -> str | None:
+    """The webhook's secret if it was just made, taken so that no later page shows it."""
+    held = request.session.get(JUST_MADE)
+    if not isinstance(held, dict) or held.get("webhook") != webhook.pk:
+        return None
+    del request.session[JUST_MADE]
+    return held.get("secret")
 
 
 def _refused(request: HttpRequest, error: DomainError) -> None:
@@ -75,6 +92,7 @@ def webhook_list(request: HttpRequest, team: str) -> HttpResponse:
         except DomainError as error:
             form_error(form, error)
         else:
+            _show_secret_once(request, webhook)
             messages.success(
                 request, "Webhook added. Give its secret to the receiver to check signatures."
             )
@@ -105,6 +123,7 @@ def _render_webhook(request: HttpRequest, webhook: Webhook, form: WebhookEditFor
     context = {
         "team": webhook.team,
         "webhook": webhook,
+        "new_secret": _new_secret(request, webhook),
         "form": form,
         "deliveries": log.get_page(request.GET.get("page")),
     }
@@ -141,6 +160,7 @@ def rotate_secret(request: HttpRequest, team: str, webhook_id: int) -> HttpRespo
     except DomainError as error:
         _refused(request, error)
     else:
+        _show_secret_once(request, webhook)
         messages.success(request, "New secret made. Deliveries from now on are signed with it.")
     return redirect("webhook", webhook.team.slug, webhook.pk)
 

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.registry_site.servers import install_resolver
 from webhooks import events
 from webhooks import services as webhooks
 from webhooks.signing import verify
@@ -91,3 +92,9 @@ def hook(people):
         events=list(events.EVENTS),
         description="chat bot",
     )
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """The system resolver, with answers of our choosing for the names a test sets."""
+    return install_resolver(monkeypatch)

@@ -141,14 +141,38 @@ def test_a_webhook_is_changed_rotated_and_deleted(as_user, people, hook):
     ).json()
     assert changed["events"] == ["review.verdict"] and changed["active"] is False
     assert changed["url"] == hook.url
-    old = changed["secret"]
     rotated = alice.post(f"{W}/{hook.pk}/rotate-secret").json()
-    assert rotated["secret"] != old
+    assert rotated["secret"] != hook.secret
     reasons = list(hook.history.values_list("history_change_reason", flat=True))
     assert "secret rotated" in reasons and "changed active, events" in reasons
     assert alice.delete(f"{W}/{hook.pk}").status_code == 204
     assert alice.get(f"{W}/{hook.pk}").status_code == 404
     assert hook.history.first().history_type == "-"
+
+
+def test_the_secret_is_shown_at_creation_and_rotation_only(as_user):
+    alice = as_user("alice")
+    made = alice.post(W, GOOD, format="json").json()
+    secret = made["secret"]
+    assert len(secret) == 64
+    one = f"{W}/{made['id']}"
+    later = [
+        alice.get(W),
+        alice.get(one),
+        alice.patch(one, {"description": "receiver"}, format="json"),
+        alice.post(f"{one}/ping"),
+        alice.get(f"{one}/deliveries"),
+    ]
+    for response in later:
+        assert response.status_code in (200, 201)
+        assert secret not in response.content.decode()
+    assert "secret" not in alice.get(W).json()[0]
+    assert "secret" not in alice.get(one).json()
+
+    rotated = alice.post(f"{one}/rotate-secret").json()["secret"]
+    assert rotated != secret and rotated == Webhook.objects.get().secret
+    assert rotated not in alice.get(one).content.decode()
+    assert rotated not in alice.get(W).content.decode()
 
 
 def test_the_delivery_log_is_newest_first_and_paged(as_user, people, hook):
@@ -251,7 +275,8 @@ def test_the_service_names_the_field_and_the_allowed_events(as_user, people):
         "https://hooks.example.com/in#frag",
     ],
 )
-def test_internal_hosts_and_ports_are_fine(people, url):
+def test_internal_hosts_and_ports_are_fine_once_their_network_is_allowed(people, settings, url):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     made = webhooks.create_webhook(
         people["alice"], people["support"], url=url, events=["version.created"]
     )

@@ -108,6 +108,33 @@ def test_an_admin_adds_a_webhook_and_sees_its_secret(people):
     assert made.secret in response.content.decode()
 
 
+def test_the_secret_is_shown_once_after_creation_and_once_after_rotation(people):
+    client = signed_in(people, "alice")
+    made_page = client.post(reverse("webhooks", args=["support"]), FORM, follow=True)
+    made = Webhook.objects.get()
+    assert made.secret in made_page.content.decode()
+    page = reverse("webhook", args=["support", made.pk])
+    again = client.get(page).content.decode()
+    assert made.secret not in again and "shown once" in again
+    assert made.secret not in client.get(reverse("webhooks", args=["support"])).content.decode()
+
+    client.post(reverse("webhook-secret", args=["support", made.pk]))
+    made.refresh_from_db()
+    assert made.secret in client.get(page).content.decode()
+    assert made.secret not in client.get(page).content.decode()
+
+
+def test_another_admin_never_sees_a_secret_made_by_someone_else(people, hook):
+    theirs = signed_in(people, "alice")
+    theirs.post(reverse("webhook-secret", args=["support", hook.pk]))
+    hook.refresh_from_db()
+    another = signed_in(people, "alice")  # another session, as another admin would have
+    assert (
+        hook.secret
+        not in another.get(reverse("webhook", args=["support", hook.pk])).content.decode()
+    )
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [

@@ -28,6 +28,9 @@ def _quick(settings):
     settings.WEBHOOK_BACKOFF = 10
     settings.WEBHOOK_MAX_ATTEMPTS = 3
     settings.WEBHOOK_TIMEOUT = 2
+    # The receivers here listen on loopback, as internal ones do for self-hosted
+    # operators, who allow their network so.
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
 def listen(people, url: str, receiver=None):
@@ -106,7 +109,7 @@ def test_a_receiver_that_is_down_loses_nothing(people, prompt, closed_port_url):
     assert delivery.next_attempt_at > before
     [attempt] = delivery.attempt_log.all()
     assert attempt.status_code is None
-    assert "refused" in attempt.error.lower()
+    assert attempt.error == worker.UNREACHABLE
 
     assert worker.deliver_due(now=delivery.next_attempt_at) == 1
     delivery.refresh_from_db()

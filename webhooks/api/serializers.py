@@ -42,9 +42,16 @@ class WebhookOut(serializers.Serializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_NAMES))
     description = serializers.CharField(allow_blank=True)
     active = serializers.BooleanField()
-    secret = serializers.CharField(help_text="the HMAC-SHA256 key of the signatures")
     created_by = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class WebhookWithSecret(WebhookOut):
+    """What creating a webhook and rotating its secret answer: the one time it is shown."""
+
+    secret = serializers.CharField(
+        help_text="the HMAC-SHA256 key of the signatures; shown only now, never on later reads"
+    )
 
 
 class AttemptOut(serializers.Serializer):
@@ -54,7 +61,9 @@ class AttemptOut(serializers.Serializer):
     status_code = serializers.IntegerField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
     response = serializers.CharField(
-        allow_blank=True, help_text="the first KB of the receiver's answer"
+        allow_blank=True,
+        help_text="the first KB of the receiver's answer, kept only from receivers in "
+        "OUTBOUND_ALLOWED_NETWORKS",
     )
 
 
@@ -82,17 +91,20 @@ def _name(user: Any) -> str | None:
     return user.get_username() if user is not None else None
 
 
-def webhook_out(webhook: Webhook) -> dict:
-    return {
+def webhook_out(webhook: Webhook, *, with_secret: bool = False) -> dict:
+    """The webhook; its secret only when just made (creation, rotation)."""
+    shown = {
         "id": webhook.pk,
         "url": webhook.url,
         "events": webhook.events,
         "description": webhook.description,
         "active": webhook.active,
-        "secret": webhook.secret,
         "created_by": _name(webhook.created_by),
         "created_at": _time(webhook.created_at),
     }
+    if with_secret:
+        shown["secret"] = webhook.secret
+    return shown
 
 
 def attempt_out(attempt: Attempt) -> dict:

@@ -28,12 +28,17 @@ class WebhookList(RegistryView):
         found = services.webhooks_of(request.user, find_team(request.user, team))
         return Response([s.webhook_out(w) for w in found])
 
-    @extend_schema(tags=TAGS, request=s.WebhookIn, responses={201: s.WebhookOut, **ERRORS})
+    @extend_schema(
+        tags=TAGS,
+        request=s.WebhookIn,
+        responses={201: s.WebhookWithSecret, **ERRORS},
+        description="The answer carries the secret: the only read that shows it.",
+    )
     def post(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
         data = checked(s.WebhookIn, request.data)
         webhook = services.create_webhook(request.user, found, **data)
-        return Response(s.webhook_out(webhook), status=status.HTTP_201_CREATED)
+        return Response(s.webhook_out(webhook, with_secret=True), status=status.HTTP_201_CREATED)
 
 
 class WebhookDetail(RegistryView):
@@ -57,12 +62,13 @@ class RotateSecret(RegistryView):
     @extend_schema(
         tags=TAGS,
         request=None,
-        responses={200: s.WebhookOut, **ERRORS},
-        description="A new secret; every delivery sent from now on is signed with it.",
+        responses={200: s.WebhookWithSecret, **ERRORS},
+        description="A new secret, shown in this answer only; every delivery sent from "
+        "now on is signed with it.",
     )
     def post(self, request: Request, team: str, webhook_id: int) -> Response:
         webhook = services.rotate_secret(request.user, _webhook(request, team, webhook_id))
-        return Response(s.webhook_out(webhook))
+        return Response(s.webhook_out(webhook, with_secret=True))
 
 
 class Ping(RegistryView):
