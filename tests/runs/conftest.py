@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from runs import services as runs
+from tests.api.conftest import callers  # noqa: F401 (every kind of caller)
 from tests.runs.fakes import FakeProvider
 
 OPENAI_KEY = "sk-test-openai-0123456789abcdef9f2c"
