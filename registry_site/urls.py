@@ -9,12 +9,14 @@ urlpatterns = [
     path("api/", include("registry_site.api_urls")),
     path("teams/", include("accounts.views")),
     path("teams/", include("webhooks.views")),
+    path("teams/", include("runs.views.connections")),
     path("", include("prompts.views.browse")),
     path("", include("prompts.views.editor")),
     path("", include("prompts.views.inspect")),
     path("", include("prompts.views.review")),
     path("", include("prompts.views.release")),
     path("", include("prompts.views.environments")),
+    path("", include("runs.views.playground")),
 ]
 
 handler404 = errors_views.not_found

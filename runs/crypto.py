@@ -53,13 +53,15 @@ def is_configured() -> bool:
     return bool(keys())
 
 
+NOT_CONFIGURED = (
+    "Model connections need ENCRYPTION_KEYS in the server's configuration "
+    "(comma-separated Fernet keys); ask the registry's operator to set it."
+)
+
+
 def require_configured() -> None:
     if not is_configured():
-        raise NotConfigured(
-            "Model connections need ENCRYPTION_KEYS in the server's configuration "
-            "(comma-separated Fernet keys); ask the registry's operator to set it.",
-            {"setting": "ENCRYPTION_KEYS"},
-        )
+        raise NotConfigured(NOT_CONFIGURED, {"setting": "ENCRYPTION_KEYS"})
 
 
 @lru_cache(maxsize=8)

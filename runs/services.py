@@ -666,8 +666,12 @@ def run_prompt(
         model=model,
         config=config,
     )
-    outcome = _drive(attempt(plan, stream=on_chunk is not None), on_chunk)
-    return raise_for_failure(record(plan, outcome))
+    return raise_for_failure(perform(plan, on_chunk))
+
+
+def perform(plan: RunPlan, on_chunk: Callable[[str], Any] | None = None) -> Run:
+    """Call and record a prepared run; the Run says whether it failed (pages show it)."""
+    return record(plan, _drive(attempt(plan, stream=on_chunk is not None), on_chunk))
 
 
 def stream_run(plan: RunPlan) -> Iterator[str | Run]:
