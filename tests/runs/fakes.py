@@ -39,6 +39,8 @@ class FakeProvider:
     delay: float = 20.0
     url: str = ""
     released: threading.Event = field(default_factory=threading.Event)
+    active: int = 0  # requests being answered now
+    most_at_once: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -234,7 +236,14 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
             key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix(
                 "Bearer "
             )
-            self.answer(behaviour, model, stream, key)
+            with fake.lock:
+                fake.active += 1
+                fake.most_at_once = max(fake.most_at_once, fake.active)
+            try:
+                self.answer(behaviour, model, stream, key)
+            finally:
+                with fake.lock:
+                    fake.active -= 1
 
         def answer(self, behaviour: str, model: str, stream: bool, key: str) -> None:
             if behaviour == "hang":
