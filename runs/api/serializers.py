@@ -81,12 +81,12 @@ class RunIn(serializers.Serializer):
     )
 
 
-class UsageOut(serializers.Serializer):
+class RunUsageOut(serializers.Serializer):
     input_tokens = serializers.IntegerField(allow_null=True)
     output_tokens = serializers.IntegerField(allow_null=True)
 
 
-class MessageOut(serializers.Serializer):
+class RunMessageOut(serializers.Serializer):
     role = serializers.CharField()
     content = serializers.CharField()
 
@@ -104,8 +104,8 @@ class RunOut(serializers.Serializer):
     version = serializers.IntegerField(allow_null=True, help_text="null: unsaved text")
     environment = serializers.CharField(allow_null=True)
     connection = serializers.CharField()
-    messages = MessageOut(many=True)
-    usage = UsageOut()
+    messages = RunMessageOut(many=True)
+    usage = RunUsageOut()
     latency_ms = serializers.IntegerField()
     finish_reason = serializers.CharField(allow_blank=True)
     cost = serializers.DecimalField(max_digits=14, decimal_places=8, allow_null=True)
