@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
@@ -57,4 +57,5 @@ urlpatterns = [
         f"v1/{W}/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver",
         webhooks.Redeliver.as_view(),
     ),
+    path("", include("runs.api.urls")),
 ]

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "serving",
     "portable",
     "audit",
+    "runs",
 ]
 
 MIDDLEWARE = [
@@ -259,3 +260,37 @@ WEBHOOK_ATTEMPT_SECONDS = envint("WEBHOOK_ATTEMPT_SECONDS", 10, minimum=1)
 # multicast, unspecified or reserved addresses, except inside these networks
 # (registry_site/outbound.py), e.g. "10.0.0.0/8" for receivers on the company network.
 OUTBOUND_ALLOWED_NETWORKS = envnetworks("OUTBOUND_ALLOWED_NETWORKS")
+
+# Model connections and runs (runs/). ENCRYPTION_KEYS: comma-separated Fernet keys; the
+# first encrypts, every one decrypts, so a new key goes first and old ones stay until
+# `manage.py rotate_encryption_keys` has re-encrypted everything. Without it, in
+# production, the connection endpoints answer 409 not_configured (see runs/crypto.py).
+
+
+def _fernet_keys() -> list[str]:
+    from cryptography.fernet import Fernet
+
+    keys = envlist("ENCRYPTION_KEYS", [])
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                "ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64 "
+                "bytes; make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            ) from None
+    return keys
+
+
+ENCRYPTION_KEYS = _fernet_keys()
+# How long a model provider may stay silent: before answering, or between two chunks.
+PROVIDER_TIMEOUT_SECONDS = envint("PROVIDER_TIMEOUT_SECONDS", 30, minimum=1)
+# The longest a whole run may take, however steadily the provider streams.
+RUN_DEADLINE_SECONDS = envint("RUN_DEADLINE_SECONDS", 300, minimum=1)
+# Runs each user may start, and runs each connection may take, per window.
+RUNS_PER_USER = envstr("THROTTLE_RUNS_PER_USER", "30/min")
+RUNS_PER_CONNECTION = envstr("THROTTLE_RUNS_PER_CONNECTION", "120/min")
+# Side-by-side runs: at most this many calls at once per connection (in one process).
+RUNS_AT_ONCE_PER_CONNECTION = envint("RUNS_AT_ONCE_PER_CONNECTION", 4, minimum=1)
+# Outbound address policy (registry_site/outbound.py): CIDRs let through although they

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", include("registry_site.api_urls")),
     path("teams/", include("accounts.views")),
     path("teams/", include("webhooks.views")),
+    path("teams/", include("runs.views.connections")),
     path("", include("prompts.views.browse")),
     path("", include("prompts.views.editor")),
     path("", include("prompts.views.preview")),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("reviews.views.review")),
     path("", include("releases.views.release")),
     path("", include("releases.views.environments")),
+    path("", include("runs.views.playground")),
 ]
 
 handler404 = errors_views.not_found
