@@ -1,0 +1,52 @@
+"""A body nested thousands of levels deep is refused in the error body, never a 500."""
+
+import pytest
+
+from prompts.models import Version
+from tests.pages.test_editor import signed_in, version_data
+
+P = "/api/v1/prompts/support/ticket-classifier"
+
+
+def nested(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+def deep_object(depth: int) -> str:
+    return '{"k": ' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        nested(100_000),
+        deep_object(50_000),
+        '{"template": "x", "config": {"deep": ' + nested(5_000) + "}}",
+        # Parses, but too deep for anything after the parser to walk safely.
+        '{"template": "x", "config": {"deep": ' + nested(900) + "}}",
+    ],
+    ids=["list-100000", "object-50000", "config-5000", "config-900"],
+)
+def test_a_deeply_nested_body_is_a_400_in_the_error_body(as_user, prompt, body):
+    before = Version.objects.count()
+    response = as_user("ed").generic("POST", f"{P}/versions", body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "nested" in error["message"]
+    assert Version.objects.count() == before
+
+
+def test_moderate_nesting_is_still_accepted(as_user, prompt):
+    body = '{"template": "x {{ a }}", "config": {"deep": ' + nested(20) + "}}"
+    response = as_user("ed").generic("POST", f"{P}/versions", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_a_deeply_nested_config_in_the_editor_is_a_form_error(people, prompt, depth):
+    data = version_data(config='{"deep": ' + nested(depth) + "}")
+    response = signed_in(people, "ed").post("/p/support/ticket-classifier/versions/new/", data)
+    assert response.status_code == 200
+    assert b"nested too deeply" in response.content
+    assert Version.objects.filter(prompt=prompt).count() == 1
