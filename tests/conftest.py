@@ -21,6 +21,9 @@ from registry_site import throttling
 @pytest.fixture(autouse=True)
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Sign-in throttling is tested on its own (tests/accounts/test_login_throttling.py);
+    # elsewhere tests sign in as often as they like.
+    settings.AXES_ENABLED = False
     django_cache.clear()
     caches["throttle"].clear()
     throttling.windows.clear()
