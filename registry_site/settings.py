@@ -183,6 +183,15 @@ AXES_VERBOSE = False  # no banner on every command; lockouts are still logged
 # in front of us, which appends the address it saw.
 PROXY_COUNT = envint("PROXY_COUNT", 1, minimum=1)
 
+# Outgoing mail (SMTP). Without EMAIL_HOST the password-reset pages are off.
+EMAIL_HOST = envstr("EMAIL_HOST") or ""
+EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT_SECONDS", 10, minimum=1)  # a hung server frees the worker
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL") or "registry@localhost"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

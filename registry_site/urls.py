@@ -5,7 +5,7 @@ from registry_site import errors_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("registry_site.auth_urls")),
     path("api/", include("registry_site.api_urls")),
     path("teams/", include("accounts.views")),
     path("teams/", include("webhooks.views")),
