@@ -258,6 +258,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "registry_site.api_schema.error_bodies",
+    ],
     # Several components have a "status"; each set of choices gets its own name.
     "ENUM_NAME_OVERRIDES": {
         "ReviewStatusEnum": ["draft", "in_review", "approved", "changes_requested", "deprecated"],
