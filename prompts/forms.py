@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import Team
 from prompts.models import Version
 from prompts.templating import CHAT_ROLES
-from registry_site.middleware import json_is_storable
+from registry_site.middleware import json_is_storable, json_too_deep
 
 MAX_ROWS = 200  # chat messages or declared variables one form may hold
 
@@ -49,6 +49,8 @@ def parse_json_object(text: str, what: str) -> dict:
             f'{what} must be a JSON object such as {{"model": "gpt-4o", "temperature": 0.2}}, '
             f"not {type(value).__name__ if value is not None else 'null'}."
         )
+    if json_too_deep(value):
+        raise ValidationError(f"{what} is nested too deeply.")
     if not json_is_storable(value):
         raise ValidationError(f"{what} cannot contain NUL characters or lone surrogates.")
     return value

@@ -66,7 +66,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    code = _CODES.get(response.status_code, "error")
+    fallback = "server_error" if response.status_code >= 500 else "invalid"
+    code = _CODES.get(response.status_code, fallback)
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     details: dict = {}
     if isinstance(exc, exceptions.ValidationError):

@@ -36,6 +36,29 @@ class RejectUnstorableInput:
         return self.get_response(request)
 
 
+# Deeper than any prompt config, variable or sample needs, and shallow enough that
+# whatever walks a value afterwards (serializers, json.dumps with indent, templates)
+# stays far from the interpreter's recursion limit.
+MAX_JSON_DEPTH = 100
+
+
+def json_too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when lists and objects in a parsed JSON value nest more than ``limit`` deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def json_is_storable(value) -> bool:
     """True when no string anywhere in a parsed JSON value holds NUL or a surrogate."""
     stack = [value]

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from registry_site import errors_views
+from registry_site import errors_views, health
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("registry_site.auth_urls")),
     path("api/", include("registry_site.api_urls")),
     path("teams/", include("accounts.views")),
     path("teams/", include("webhooks.views")),

@@ -22,6 +22,9 @@ from serving import usage
 @pytest.fixture(autouse=True)
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Sign-in throttling is tested on its own (tests/accounts/test_login_throttling.py);
+    # elsewhere tests sign in as often as they like.
+    settings.AXES_ENABLED = False
     django_cache.clear()
     caches["throttle"].clear()
     throttling.windows.clear()

@@ -106,3 +106,12 @@ def test_a_bad_database_url_is_a_clear_error():
     result = manage("check", DEBUG="true", DATABASE_URL="nonsense://")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["migrate", "check", "shell", "worker", "createsuperuser"])
+def test_any_command_without_configuration_prints_the_configuration_error(command):
+    result = manage(command)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+    assert "aren't loaded yet" not in result.stderr
+    assert "Traceback" not in result.stderr
