@@ -1,6 +1,7 @@
 """The sandboxed Jinja environment templates are compiled in: guarded filters, binary
 operators, calls, slices and string joins, each refusing to build a value over the
-output limit (checked before the value is built)."""
+output limit (checked before the value is built), and every list, tuple or mapping the
+template builds (literals included) weighed by its logical size (`building`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, pass_environment
 
+from prompts.templating.building import _check_built, _check_combined, _check_literal
 from prompts.templating.limits import (
     _ITEM_COST,
     _bounded_range,
@@ -46,6 +48,9 @@ _STRUCTURAL_FILTERS = frozenset(
 # pprint indents nested values (quadratic output) and urlize is a heavy regex pass; prompts
 # need neither.
 _REMOVED_FILTERS = ("pprint", "urlize")
+
+# Filters returning one of the items they are given, which the template did not build.
+_PICKING_FILTERS = frozenset({"attr", "d", "default", "first", "last", "max", "min", "random"})
 
 
 def _estimate_int_arguments(state: _RenderState, value: Any, *args: Any, **kwargs: Any) -> None:
@@ -141,6 +146,7 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
     stringifies = name not in _STRUCTURAL_FILTERS
     estimate = _FILTER_ESTIMATES.get(name)
+    builds = name not in _PICKING_FILTERS
 
     @functools.wraps(func)  # keeps jinja_pass_arg, so Jinja still passes the environment
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -150,7 +156,8 @@ def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
                 state.check_text(argument)
         if estimate is not None:
             estimate(state, *data, **kwargs)
-        return state.result(func(*args, **kwargs), *data)
+        value = state.result(func(*args, **kwargs), *data)
+        return _check_built(state, value, *data) if builds else value
 
     return guarded
 
@@ -169,8 +176,26 @@ def _finalize(value: Any) -> Any:
 
 
 class _CodeGenerator(CodeGenerator):
-    """Routes the two operations Jinja compiles to plain Python through the environment:
-    `a ~ b` (string concatenation) and slices `x[a:b]`."""
+    """Routes the operations Jinja compiles to plain Python through the environment:
+    `a ~ b` (string concatenation), slices `x[a:b]` and list, tuple and dict literals."""
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.built(")
+        super().visit_List(node, frame)
+        self.write(")")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # a target, as in {% for key, value in ... %}
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.built(")
+        super().visit_Tuple(node, frame)
+        self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.built(")
+        super().visit_Dict(node, frame)
+        self.write(")")
 
     @optimizeconst
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
@@ -212,7 +237,8 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         state = _state()
         _check_binop(state, operator, left, right)
-        return state.result(super().call_binop(context, operator, left, right), left, right)
+        value = state.result(super().call_binop(context, operator, left, right), left, right)
+        return _check_combined(state, operator, left, right, value)
 
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         state = _state()
@@ -221,17 +247,24 @@ class _PromptEnvironment(ImmutableSandboxedEnvironment):
             # their nesting is counted here.
             state.enter_call()
             try:
-                return super().call(context, obj, *args, **kwargs)
+                return _check_built(state, super().call(context, obj, *args, **kwargs))
             finally:
                 state.depth -= 1
         args = _check_method_call(state, obj, args, kwargs)
-        return state.result(super().call(context, obj, *args, **kwargs), obj)
+        value = state.result(super().call(context, obj, *args, **kwargs), obj)
+        if getattr(obj, "__name__", "") == "get":  # an item of a mapping, not built
+            return value
+        return _check_built(state, value, obj.__self__)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         value = super().getitem(obj, argument)
         if isinstance(argument, slice):
             return _state().result(value, obj)
         return value
+
+    def built(self, value: Any) -> Any:
+        """A list, tuple or dict literal, just built."""
+        return _check_literal(value)
 
     def join_parts(self, parts: tuple) -> str:
         """`a ~ b ~ c`."""

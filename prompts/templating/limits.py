@@ -10,7 +10,7 @@ import threading
 import time
 from collections import abc, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -46,6 +46,9 @@ class _RenderState:
     allocated: int = 0
     iterations: int = 0
     depth: int = 0
+    # Containers the template built, by id: (container, logical size, depth) (`building`).
+    weights: dict[int, tuple[Any, int, int]] = field(default_factory=dict)
+    remembered: int = 0
 
     @classmethod
     def from_settings(cls) -> _RenderState:

@@ -37,7 +37,25 @@ def _render(template: Template, values: dict, state: _RenderState) -> str:
         raise _translate(exc, template) from exc
     finally:
         stream.close()
-    return "".join(chunks)
+    return _valid_text("".join(chunks))
+
+
+def _valid_text(text: str) -> str:
+    """Rendered text must be encodable: an unpaired surrogate ('\\ud800' in a template, or
+    a value) cannot be sent as UTF-8, and would fail every answer that carries it."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        message = (
+            f"the rendered text is not valid Unicode: character {exc.start + 1} is an "
+            f"unpaired surrogate (U+{ord(text[exc.start]):04X})."
+        )
+        raise Invalid(
+            f"Rendering failed: {message}", {"line": None, "message": message}, code="render_error"
+        ) from None
+    return text
 
 
 def _template_line(traceback: TracebackType | None, template: Template) -> int | None:

@@ -210,6 +210,84 @@ LIMITS = [
     ),
 ]
 
+
+def tower(levels: int, leaf: str = "[0] * 10", level: str = "[{}] * 10") -> str:
+    """A value nested `levels` deep, ten references to the same value at each level: a
+    few characters that describe 10**levels items."""
+    expression = leaf
+    for _ in range(levels - 1):
+        expression = level.format(expression)
+    return expression
+
+
+def doubling(build: str, start: str = "0", use: str = "{{ ns.a == ns.b }}") -> str:
+    """Two values that double in logical size on each of 40 turns of a loop."""
+    step = "".join(f"{{% set ns.{n} = {build.format(f'ns.{n}')} %}}" for n in "ab")
+    return (
+        f"{{% set ns = namespace(a={start}, b={start}) %}}"
+        f"{{% for i in range(40) %}}{step}{{% endfor %}}{use}"
+    )
+
+
+TOWERS = f"{{% set a = {tower(10)} %}}{{% set b = {tower(10)} %}}"
+
+# Values built out of shared references: tiny templates describing billions of items,
+# which comparing, hashing, sorting or printing would walk in C, out of the deadline
+# tracer's reach. What a template builds is weighed as it is built, references counted.
+BUILDING = [
+    *(
+        (TOWERS + use, "size")
+        for use in (
+            "{{ a == b }}",
+            "{% if a != b %}x{% endif %}",
+            "{{ a }}",
+            "{{ a|string|length }}",
+            "{{ a|tojson|length }}",
+            "{{ b in [a] }}",
+            "{{ a is in [b] }}",
+            "{{ [b].count(a) }}",
+            "{{ [a, b]|sort|length }}",
+            "{{ [a, b]|max|length }}",
+            "{{ a|sum(start=[])|length }}",
+            "{{ a|join|length }}",
+            "{{ {'k': a} == {'k': b} }}",
+            "{{ (a + b)|length }}",
+            "{{ (a * 2)|length }}",
+            "{{ range(3)|batch(2, a)|list|length }}",
+            "{{ range(3)|slice(2, a)|list|length }}",
+        )
+    ),
+    # Tuples hash by walking every item (and cache nothing).
+    (f"{{% set t = {tower(10, '(0,) * 10', '({},) * 10')} %}}{{{{ t in {{}} }}}}", "size"),
+    # Each way of combining: +, list, tuple and dict literals.
+    (doubling("[{0}] + [{0}]"), "size"),
+    (doubling("[{0}, {0}]"), "size"),
+    (doubling("({0}, {0})", use="{{ ns.a in {} }}"), "size"),
+    (doubling("{{'x': {0}, 'y': {0}}}"), "size"),
+    # Calls and filters that repeat one value many times.
+    (
+        "{% set a = [0] * 100000 %}{% set b = [0] * 100000 %}"
+        "{{ dict.fromkeys(range(10000), a) == dict.fromkeys(range(10000), b) }}",
+        "size",
+    ),
+    (
+        "{% set a = [0] * 10000 %}{% set b = [0] * 10000 %}"
+        "{{ (range(1)|batch(100000, a)|list) == (range(1)|batch(100000, b)|list) }}",
+        "size",
+    ),
+    (
+        "{% set a = [0] * 100000 %}{% set b = [0] * 100000 %}"
+        "{{ (range(1)|slice(10000, a)|list) == (range(1)|slice(10000, b)|list) }}",
+        "size",
+    ),
+    # Equal long strings compare character by character.
+    (
+        "{% set s = 'a' * 400000 %}{% set t = 'a' * 400000 %}{{ [s] * 100000 == [t] * 100000 }}",
+        "size",
+    ),
+]
+LIMITS += BUILDING
+
 VALUES = {"x": "text", "items": [{"x": 1}, {"x": 2}], "name": "Ada"}
 
 
