@@ -188,25 +188,49 @@ def authenticate(raw: str, also: Callable[[int], list[str]] | None = None) -> An
     extra = also(owner) if also is not None and owner is not None else []
     found = cache.get_many([key, *extra]) if extra else {key: cache.get(key)}
     identity = found.get(key)
-    if identity is None:
+    loaded = identity is None
+    if loaded:
         identity = _load(prefix)
         if identity is None:
             return None
-        cache.set(key, identity, CACHE_SECONDS)
     if not hmac.compare_digest(identity.digest, _digest(raw)):
         return None
     _owners.put(prefix, identity.user_id)
     now = timezone.now()
     if not identity.is_active or (identity.expires_at and identity.expires_at <= now):
         return None
-    if identity.last_used_at is None or now - identity.last_used_at > TOUCH_EVERY:
-        ApiToken.objects.filter(pk=identity.id).update(last_used_at=now)
+    if loaded or identity.last_used_at is None or now - identity.last_used_at > TOUCH_EVERY:
         identity.last_used_at = now
-        cache.set(key, identity, CACHE_SECONDS)
+        if not _remember(key, identity):
+            return None
     user = _user_of(identity)
     if extra and owner == identity.user_id:
         user.prefetched = {k: found.get(k) for k in extra}
     return user
+
+
+def _remember(key: str, identity: TokenIdentity) -> bool:
+    """Cache the identity and write down that the token was used, if it is still good.
+
+    The entry is written first and the row after, on condition: a revocation,
+    deactivation or deletion committed before shows as no row updated, and the entry
+    just written is dropped again; one committed after drops the entry itself (after
+    commit, see revoke and accounts.signals), which is then after our write. Either way
+    no entry outlives the token's end.
+    """
+    cache.set(key, identity, CACHE_SECONDS)
+    still_good = ApiToken.objects.filter(
+        pk=identity.id, revoked_at__isnull=True, user__is_active=True
+    ).update(last_used_at=identity.last_used_at)
+    if not still_good:
+        cache.delete(key)
+    return bool(still_good)
+
+
+def forget_token(prefix: str) -> None:
+    """Drop the cached entry of a token whose row is gone (its user or team deleted)."""
+    key = _cache_key(prefix)
+    now_and_after_commit(lambda: cache.delete(key))
 
 
 def _user_of(identity: TokenIdentity) -> Any:
