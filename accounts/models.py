@@ -103,7 +103,9 @@ class ApiToken(models.Model):
     """A credential for services and scripts. Only a non-secret prefix and a keyed
     digest are stored; the raw value is shown once, when it is issued."""
 
-    SCOPES = ["read", "write", "deploy"]
+    SCOPES = ["read", "write", "deploy", "tokens"]
+    # What a token gets when none are named; managing tokens must be asked for.
+    DEFAULT_SCOPES = ["read", "write", "deploy"]
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
