@@ -7,3 +7,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema, signals  # noqa: F401 - registers receivers and schema
+
+        signals.watch_object_permissions()

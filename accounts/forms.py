@@ -27,7 +27,8 @@ class TokenForm(forms.Form):
         choices=[(scope, scope) for scope in ApiToken.SCOPES],
         widget=forms.CheckboxSelectMultiple,
         initial=["read"],
-        help_text="read fetches prompts, write changes them, deploy releases them.",
+        help_text="read fetches prompts, write changes them, deploy releases them; "
+        "tokens lets the token manage your tokens of this team.",
         error_messages={"required": "Choose at least one scope."},
     )
     expires_days = forms.IntegerField(

@@ -8,6 +8,7 @@ its team. A right on a single prompt is a guardian permission on that prompt.
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -74,19 +75,41 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} as {self.role}"
 
 
+class RightsQuerySet(models.QuerySet):
+    """Object permissions whose bulk writes, which send no signal (guardian's assign_perm
+    on many objects uses them), still make the holders' cached rights stale."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        from accounts.permissions import forget_grants_of
+        from accounts.signals import holders
+
+        forget_grants_of(holders(objs))
+        return created
+
+
+UserRightsManager = UserObjectPermissionManager.from_queryset(RightsQuerySet)
+GroupRightsManager = GroupObjectPermissionManager.from_queryset(RightsQuerySet)
+
+
 class TeamUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Team, on_delete=models.CASCADE)
+    objects = UserRightsManager()
 
 
 class TeamGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Team, on_delete=models.CASCADE)
+    objects = GroupRightsManager()
 
 
 class ApiToken(models.Model):
     """A credential for services and scripts. Only a non-secret prefix and a keyed
     digest are stored; the raw value is shown once, when it is issued."""
 
-    SCOPES = ["read", "write", "deploy"]
+    SCOPES = ["read", "write", "deploy", "tokens"]
+    # What a token gets when none are named; managing tokens must be asked for.
+    DEFAULT_SCOPES = ["read", "write", "deploy"]
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"

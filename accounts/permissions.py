@@ -14,6 +14,7 @@ its scopes and team; it never widens them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -328,3 +329,10 @@ def people_who_may(action: str, obj: Model) -> QuerySet:
         )
     users = get_user_model().objects
     return users.filter(is_active=True, pk__in=users.filter(condition).values("pk"))
+
+
+def forget_grants_of(user_ids: Iterable[int]) -> None:
+    """``forget_grants_on_commit`` for users known by id, e.g. every member of a group."""
+    keys = [_grant_keys_of(user_id)[0] for user_id in set(user_ids)]
+    if keys:
+        now_and_after_commit(lambda: [new_generation(key) for key in keys])

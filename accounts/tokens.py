@@ -25,9 +25,10 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts import token_rules
 from accounts.models import ApiToken, Membership, Team
 from registry_site.commit import now_and_after_commit
-from registry_site.errors import Forbidden, Invalid, NotFound
+from registry_site.errors import Invalid, NotFound
 from registry_site.memo import Memo
 
 PREFIX = "preg"
@@ -65,15 +66,15 @@ def _cache_key(prefix: str) -> str:
     return f"tok:{prefix}"
 
 
-def check_scopes(scopes: Any) -> list[str]:
+def check_scopes(scopes: Any, caller: Any = None) -> list[str]:
     if scopes is None or scopes == []:
-        return list(ApiToken.SCOPES)
+        return token_rules.default_scopes(caller, ApiToken.DEFAULT_SCOPES)
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise Invalid("scopes must be a list of strings.", {"field": "scopes"})
     unknown = sorted(set(scopes) - set(ApiToken.SCOPES))
     if unknown:
         raise Invalid(
-            f"Unknown scope(s): {', '.join(unknown)}. Scopes are read, write, deploy.",
+            f"Unknown scope(s): {', '.join(unknown)}. Scopes are {', '.join(ApiToken.SCOPES)}.",
             {"field": "scopes", "unknown": unknown},
         )
     return [s for s in ApiToken.SCOPES if s in scopes]
@@ -89,16 +90,11 @@ def issue(
     user: Any = None,
 ) -> tuple[ApiToken, str]:
     """A new token for ``user`` (default: the actor); returns the row and the raw value,
-    which is never stored. A token can only mint tokens narrower than itself."""
+    which is never stored. A token creates tokens only within its reach (token_rules)."""
     owner = get_user_model().objects.get(pk=(user or actor).pk)
-    scopes = check_scopes(scopes)
-    caller = getattr(actor, "registry_token", None)
-    if caller is not None:
-        if "write" not in caller.scopes:
-            raise Forbidden("A token without the write scope cannot create tokens.", reason="scope")
-        scopes = [x for x in scopes if x in caller.scopes]
-        if caller.team_id is not None and (team is None or team.pk != caller.team_id):
-            raise Forbidden("A team token can only create tokens for its team.", reason="scope")
+    caller = token_rules.caller_token(actor)
+    token_rules.require_manage_scope(caller)
+    scopes = check_scopes(scopes, caller)
     if not isinstance(name, str) or len(name) > 100 or "\x00" in name:
         raise Invalid("A token's name is text of at most 100 characters.", {"field": "name"})
     expires_at = None
@@ -112,6 +108,9 @@ def issue(
                 "expires_days is a whole number of days from 1 to 3650.", {"field": "expires_days"}
             )
         expires_at = timezone.now() + timedelta(days=expires_days)
+    elif caller is not None:
+        expires_at = caller.expires_at  # what a token creates never outlives it
+    token_rules.check_new(caller, scopes, team, expires_at)
     if (
         team is not None
         and not owner.is_superuser
@@ -133,18 +132,27 @@ def issue(
 
 
 def revoke(user: Any, token_id: Any) -> ApiToken:
-    """Revoke one of the user's own tokens; anyone else's is NotFound."""
-    token = ApiToken.objects.filter(
-        pk=token_id if str(token_id).isdigit() else 0, user=user
-    ).first()
+    """Revoke one of the user's own tokens (through a token: one within its reach);
+    anyone else's is NotFound."""
+    token = (
+        token_rules.reachable(user, ApiToken.objects)
+        .filter(pk=token_id if str(token_id).isdigit() else 0)
+        .first()
+    )
     if token is None:
         raise NotFound("No such token.")
+    token_rules.check_revoke(token_rules.caller_token(user), token)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     prefix = token.prefix
     now_and_after_commit(lambda: cache.delete(_cache_key(prefix)))
     return token
+
+
+def tokens_of(actor: Any) -> Any:
+    """The tokens the actor may list: their own (through a token: within its reach)."""
+    return token_rules.reachable(actor, ApiToken.objects.select_related("team"))
 
 
 def forget_user(user: Any) -> None:
@@ -188,25 +196,49 @@ def authenticate(raw: str, also: Callable[[int], list[str]] | None = None) -> An
     extra = also(owner) if also is not None and owner is not None else []
     found = cache.get_many([key, *extra]) if extra else {key: cache.get(key)}
     identity = found.get(key)
-    if identity is None:
+    loaded = identity is None
+    if loaded:
         identity = _load(prefix)
         if identity is None:
             return None
-        cache.set(key, identity, CACHE_SECONDS)
     if not hmac.compare_digest(identity.digest, _digest(raw)):
         return None
     _owners.put(prefix, identity.user_id)
     now = timezone.now()
     if not identity.is_active or (identity.expires_at and identity.expires_at <= now):
         return None
-    if identity.last_used_at is None or now - identity.last_used_at > TOUCH_EVERY:
-        ApiToken.objects.filter(pk=identity.id).update(last_used_at=now)
+    if loaded or identity.last_used_at is None or now - identity.last_used_at > TOUCH_EVERY:
         identity.last_used_at = now
-        cache.set(key, identity, CACHE_SECONDS)
+        if not _remember(key, identity):
+            return None
     user = _user_of(identity)
     if extra and owner == identity.user_id:
         user.prefetched = {k: found.get(k) for k in extra}
     return user
+
+
+def _remember(key: str, identity: TokenIdentity) -> bool:
+    """Cache the identity and write down that the token was used, if it is still good.
+
+    The entry is written first and the row after, on condition: a revocation,
+    deactivation or deletion committed before shows as no row updated, and the entry
+    just written is dropped again; one committed after drops the entry itself (after
+    commit, see revoke and accounts.signals), which is then after our write. Either way
+    no entry outlives the token's end.
+    """
+    cache.set(key, identity, CACHE_SECONDS)
+    still_good = ApiToken.objects.filter(
+        pk=identity.id, revoked_at__isnull=True, user__is_active=True
+    ).update(last_used_at=identity.last_used_at)
+    if not still_good:
+        cache.delete(key)
+    return bool(still_good)
+
+
+def forget_token(prefix: str) -> None:
+    """Drop the cached entry of a token whose row is gone (its user or team deleted)."""
+    key = _cache_key(prefix)
+    now_and_after_commit(lambda: cache.delete(key))
 
 
 def _user_of(identity: TokenIdentity) -> Any:

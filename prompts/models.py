@@ -6,7 +6,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
-from accounts.models import Team, slug_validator
+from accounts.models import GroupRightsManager, Team, UserRightsManager, slug_validator
 from registry_site.errors import Immutable
 
 
@@ -136,10 +136,12 @@ class Version(models.Model):
 
 class PromptUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Prompt, on_delete=models.CASCADE)
+    objects = UserRightsManager()
 
 
 class PromptGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Prompt, on_delete=models.CASCADE)
+    objects = GroupRightsManager()
 
 
 class SampleInput(models.Model):

@@ -70,9 +70,10 @@ class EnvironmentIn(EnvironmentPatch):
 class TokenIn(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=["read", "write", "deploy"]),
+        child=serializers.ChoiceField(choices=["read", "write", "deploy", "tokens"]),
         required=False,
-        max_length=3,
+        max_length=4,
+        help_text="default: read, write and deploy; tokens (managing tokens) only when named",
     )
     team = serializers.RegexField(SLUG, required=False, allow_null=True)
     expires_days = serializers.IntegerField(

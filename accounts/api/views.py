@@ -150,13 +150,29 @@ def token_out(token: ApiToken, raw: str | None = None) -> dict:
     return out
 
 
-class TokenList(RegistryView):
-    @extend_schema(responses={200: s.TokenOut(many=True), **ERRORS})
-    def get(self, request: Request) -> Response:
-        mine = ApiToken.objects.filter(user_id=request.user.pk).select_related("team")
-        return Response([token_out(t) for t in mine])
+MANAGING_THROUGH_A_CREDENTIAL = (
+    "Through a token, only with the `tokens` scope (never among the defaults), and within "
+    "its reach: a team's token sees and revokes its team's tokens only, and creates "
+    "none with another team, a scope it lacks or a later expiry (403, `details.reason` "
+    "`tokens_scope`, `token_team`, `token_scopes` or `token_expiry`)."
+)
 
-    @extend_schema(request=s.TokenIn, responses={201: s.TokenOut, **ERRORS})
+
+class TokenList(RegistryView):
+    @extend_schema(
+        responses={200: s.TokenOut(many=True), **ERRORS},
+        description="The caller's tokens. " + MANAGING_THROUGH_A_CREDENTIAL,
+    )
+    def get(self, request: Request) -> Response:
+        return Response([token_out(t) for t in tokens.tokens_of(request.user)])
+
+    @extend_schema(
+        request=s.TokenIn,
+        responses={201: s.TokenOut, **ERRORS},
+        description="A new token for the caller; no `scopes`: read, write and deploy "
+        "(through a token: those of them it holds; no `expires_days`: its expiry). "
+        + MANAGING_THROUGH_A_CREDENTIAL,
+    )
     def post(self, request: Request) -> Response:
         data = checked(s.TokenIn, request.data)
         team = find_team(request.user, data["team"]) if data.get("team") else None
@@ -171,7 +187,10 @@ class TokenList(RegistryView):
 
 
 class TokenDetail(RegistryView):
-    @extend_schema(responses={204: None, **ERRORS})
+    @extend_schema(
+        responses={204: None, **ERRORS},
+        description="Revokes one of the caller's tokens. " + MANAGING_THROUGH_A_CREDENTIAL,
+    )
     def delete(self, request: Request, token_id: int) -> Response:
         tokens.revoke(request.user, token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

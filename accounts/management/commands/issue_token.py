@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import tokens
-from accounts.models import Team
+from accounts.models import ApiToken, Team
 from registry_site.errors import DomainError
 
 
@@ -17,8 +17,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scope",
             action="append",
-            choices=["read", "write", "deploy"],
-            help="repeatable; default: read, write and deploy",
+            choices=ApiToken.SCOPES,
+            help="repeatable; default: read, write and deploy. tokens (managing tokens "
+            "through the API) is never a default: name it to give it",
         )
         parser.add_argument("--expires-days", type=int)
         parser.add_argument("--name", default="", help="a label to recognize the token by")
