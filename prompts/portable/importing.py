@@ -497,7 +497,8 @@ def _add_versions(
     prompt.latest_version = added[-1]
     prompt.updated_at = max(prompt.updated_at, added[-1].created_at)
     prompt.search_text = search_document(prompt, prompt.latest_version)
-    attribute(prompt, options.actor, f"{REASON}: versions {_span(added)}{_origin([v.imported_author for v in added])}")
+    origin = _origin([v.imported_author for v in added])
+    attribute(prompt, options.actor, f"{REASON}: versions {_span(added)}{origin}")
     prompt.save(update_fields=["latest_version", "updated_at", "search_text"])
     cache.forget_prompt_on_commit(prompt)
     outcome.status = "updated"
