@@ -20,9 +20,9 @@ from prompts.portable.archive import pack
 from tests.portable.bombs import BOMBS, END, gzip_of, header, yaml_aliases
 from tests.portable.test_api import upload
 
-# Each bomb is refused in well under this on a busy two-core machine; read naively,
+# Each bomb is refused in at most ~3 s on a busy two-core machine; read naively,
 # the fastest of them took 26 s, the others killed the worker.
-SECONDS = 5
+SECONDS = 8
 MEMORY_MB = 200
 ROOT = Path(__file__).resolve().parents[2]
 
