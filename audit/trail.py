@@ -167,7 +167,12 @@ def _describe_prompt(row: dict) -> tuple[str, str]:
 
 
 def _describe_version(row: dict) -> tuple[str, str]:
-    return f"added version {row['number']} of {row['prompt__slug']}", row["change_note"]
+    where = f"version {row['number']} of {row['prompt__slug']}"
+    if row["imported_at"] is not None:
+        origin = f" by {row['imported_author']}" if row["imported_author"] else ""
+        when = row["imported_at"].date().isoformat()
+        return f"imported {where} (originally{origin} on {when})", row["change_note"]
+    return f"added {where}", row["change_note"]
 
 
 # ---------------------------------------------------------------------- deployments
@@ -271,7 +276,7 @@ SOURCES = [
         actor="author",
         team="prompt__team_id",
         prompt="prompt_id",
-        fields=("number", "change_note"),
+        fields=("number", "change_note", "imported_author", "imported_at"),
         describe=_describe_version,
         prompt_slug="prompt__slug",
         version_number="number",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from portable import fileformat as ff
+from portable.archive import MAX_ARCHIVE_BYTES, unpack
+from registry_site.errors import Invalid
 
 Tree = dict[str, bytes]
 
@@ -52,3 +54,19 @@ def read_tree(root: Path) -> Tree:
             continue
         tree[relative.as_posix()] = path.read_bytes()
     return tree
+
+
+def read_files(path: Path) -> Tree:
+    """The tree of a folder, or of an archive file (tar.gz or zip, as the API's export
+    gives it), read with the same checks as an upload."""
+    if path.is_dir():
+        return read_tree(path)
+    if not path.is_file():
+        raise Invalid(f"{path} is neither a folder nor an archive file.")
+    if path.stat().st_size > MAX_ARCHIVE_BYTES:
+        raise Invalid(
+            f"The archive is larger than {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB.",
+            code="bad_archive",
+        )
+    with path.open("rb") as handle:
+        return unpack(handle.read(MAX_ARCHIVE_BYTES + 1))

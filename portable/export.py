@@ -98,6 +98,13 @@ def _versions(prompts: list[Prompt]) -> dict[int, list[Version]]:
 
 
 def _version_data(version: Version) -> dict:
+    if version.imported_at is not None:
+        # An imported version is written as its files told it, so that export, import
+        # and export again give the same bytes.
+        author, created_at = version.imported_author or None, version.imported_at
+    else:
+        author = version.author.get_username() if version.author else None
+        created_at = version.created_at
     return {
         "kind": version.kind,
         "template": version.template,
@@ -105,6 +112,6 @@ def _version_data(version: Version) -> dict:
         "variables": version.variables,
         "config": version.config,
         "note": version.change_note,
-        "author": version.author.get_username() if version.author else None,
-        "created_at": version.created_at,
+        "author": author,
+        "created_at": created_at,
     }

@@ -73,11 +73,64 @@ def dump_yaml(data: Any) -> str:
     return text
 
 
+# Files come from clients: what reading one may cost is bounded before it is loaded.
+# Our files never hold aliases, nest a few levels deep and hold a few dozen values;
+# a hand-written config may hold more, never thousands of levels or values.
+MAX_YAML_NODES = 20_000  # values, lists and mappings in one file
+MAX_YAML_DEPTH = 50
+# libyaml when it is there: the same results, a fraction of the time and memory.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENED = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSED = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+class TooCostly(FileProblem):
+    """A file past a limit of the import: the whole import is refused, not one prompt.
+    ``details.limit`` names the limit."""
+
+
+def yaml_nodes(text: str, path: str) -> int:
+    """The number of nodes of a YAML text, counted from its parser's events (nothing
+    is built). Refuses aliases (``*name``: one alias can stand for a tree that doubles
+    at each level, the "billion laughs"; our files never write them), nesting deeper
+    than MAX_YAML_DEPTH and more than MAX_YAML_NODES nodes."""
+    nodes = depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise TooCostly(
+                f"{path}: YAML aliases (*{event.anchor}) are not accepted; write the value out.",
+                {"path": path, "limit": "yaml_aliases"},
+            )
+        if isinstance(event, _CLOSED):
+            depth -= 1
+            continue
+        if isinstance(event, _OPENED):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise TooCostly(
+                    f"{path}: YAML nested more than {MAX_YAML_DEPTH} levels deep.",
+                    {"path": path, "limit": "yaml_depth", "max": MAX_YAML_DEPTH},
+                )
+        elif not isinstance(event, yaml.ScalarEvent):
+            continue
+        nodes += 1
+        if nodes > MAX_YAML_NODES:
+            raise TooCostly(
+                f"{path}: more than {MAX_YAML_NODES} YAML values in one file.",
+                {"path": path, "limit": "yaml_values", "max": MAX_YAML_NODES},
+            )
+    return nodes
+
+
 def load_yaml(text: str, path: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        yaml_nodes(text, path)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise FileProblem(f"{path}: not valid YAML ({exc}).", {"path": path}) from None
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # e.g. an integer of more digits than Python converts
+        raise FileProblem(f"{path}: a value cannot be read ({exc}).", {"path": path}) from None
 
 
 def _mapping(data: Any, path: str) -> dict:
@@ -303,9 +356,17 @@ def _split_front(text: str, path: str) -> tuple[dict, str]:
     return meta, body.removesuffix("\n")
 
 
+def yaml_of(name: str, text: str) -> str:
+    """The part of a file of the tree that is read as YAML ("" for none)."""
+    if not VERSION_FILE.match(name) or name.endswith(".chat.yaml"):
+        return text
+    end = text.find("\n" + FRONT, len(FRONT) - 1) if text.startswith(FRONT) else -1
+    return text[len(FRONT) : end + 1] if end != -1 else ""
+
+
 def _author(value: Any, path: str) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 150 or "\x00" in value:
         raise FileProblem(f"{path}: author is a username.", {"path": path})
     return value

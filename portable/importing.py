@@ -6,8 +6,13 @@ Rules, so that importing is safe to repeat and never loses anything:
   with the same content is left alone; one whose content differs is a conflict (or,
   with ``append_conflicts``, added as a new version after the stored ones).
 * Each prompt is imported in its own transaction: all of it or none of it.
-* Versions keep the numbers, authors, notes and times of the files. An author whose
-  username is unknown here is left empty, and the summary says so.
+* Versions keep the numbers and notes of the files. Their authors and times are kept
+  as provenance (``imported_author``, ``imported_at``: shown, and written back by
+  export), never trusted: the importing user is the author of every version for every
+  rule (approvals, the four-eyes rule), and ``created_at`` is when it was imported.
+  Files could name anyone, a reviewer of the team included.
+* What the files may cost is bounded before anything is written (see ``fileformat``
+  and ``archive``): a file past a limit refuses the whole import.
 * A prompt the import creates gets the deployments of its ``environments``: import
   restores what was live, it does not release (no approval gate is asked, which is why
   only team admins import). For a prompt that exists, a different live version is
@@ -25,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
+import yaml
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -45,6 +50,9 @@ from releases.services import _record
 from webhooks import events
 
 REASON = "imported"
+# YAML values of a whole import: an export of 10,000 files holds far fewer (a version
+# file has about fifteen), and reading them costs seconds at most.
+MAX_YAML_NODES = 200_000
 
 
 @dataclass
@@ -111,7 +119,8 @@ class _Rollback(Exception):
 class _Options:
     actor: Any
     append_conflicts: bool
-    users: dict[str, Any] = field(default_factory=dict)
+    # One time for everything an import writes: when it was imported.
+    now: datetime = field(default_factory=timezone.now)
 
 
 # ---------------------------------------------------------------- the tree
@@ -164,6 +173,7 @@ def import_tree(
         if team not in layout:
             raise Invalid(f"The files hold no team {team}.", {"field": "team"})
         layout = {team: layout[team]}
+    _check_cost(layout)
     if into is not None:
         if len(layout) != 1:
             raise Invalid(
@@ -180,6 +190,28 @@ def import_tree(
         if dry_run:
             transaction.set_rollback(True)
     return report
+
+
+def _check_cost(layout: dict[str, _TeamFiles]) -> None:
+    """Scan the YAML of every file before anything is read or written: a file past a
+    limit of ``fileformat``, or more YAML than MAX_YAML_NODES in all, refuses the whole
+    import. A file that is merely broken is left for its prompt to report."""
+    total = 0
+    for team_slug, team_files in sorted(layout.items()):
+        named = [(ff.TEAM_FILE, team_files.team_file)] if team_files.team_file else []
+        for prompt_slug, files in sorted(team_files.prompts.items()):
+            named += [(f"{prompt_slug}/{name}", raw) for name, raw in sorted(files.items())]
+        for name, raw in named:
+            path = f"{team_slug}/{name}"
+            try:
+                total += ff.yaml_nodes(ff.yaml_of(name.rsplit("/", 1)[-1], raw.decode()), path)
+            except (UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if total > MAX_YAML_NODES:
+                raise ff.TooCostly(
+                    f"The files hold more than {MAX_YAML_NODES} YAML values in all.",
+                    {"path": path, "limit": "yaml_values_in_all", "max": MAX_YAML_NODES},
+                )
 
 
 def count_prompts(files: Mapping[str, bytes]) -> int:
@@ -388,18 +420,17 @@ def _create(
         )
     if outcome.conflicts:
         return
-    now = timezone.now()
     prompt = Prompt(
         team=team,
         slug=slug,
         name=meta["name"],
         description=meta["description"],
         tags=meta["tags"],
-        author=_author(options, versions[0].author, outcome),
-        updated_at=versions[-1].created_at or now,
-        archived_at=now if meta["archived"] else None,
+        author=_actor(options),
+        updated_at=options.now,
+        archived_at=options.now if meta["archived"] else None,
     )
-    attribute(prompt, options.actor, REASON).save()
+    attribute(prompt, options.actor, REASON + _origin([v.author for v in versions])).save()
     for address_slug in [slug, *meta["former_slugs"]]:
         PromptAddress.objects.create(team=team, slug=address_slug, prompt=prompt)
     created = {v.number: _write_version(options, prompt, v, v.number, outcome) for v in versions}
@@ -468,7 +499,8 @@ def _add_versions(
     prompt.latest_version = added[-1]
     prompt.updated_at = max(prompt.updated_at, added[-1].created_at)
     prompt.search_text = search_document(prompt, prompt.latest_version)
-    attribute(prompt, options.actor, f"{REASON}: versions {_span(added)}")
+    origin = _origin([v.imported_author for v in added])
+    attribute(prompt, options.actor, f"{REASON}: versions {_span(added)}{origin}")
     prompt.save(update_fields=["latest_version", "updated_at", "search_text"])
     cache.forget_prompt_on_commit(prompt)
     outcome.status = "updated"
@@ -485,9 +517,11 @@ def _write_version(
     row = Version.objects.create(
         prompt=prompt,
         number=number,
-        author=_author(options, version.author, outcome),
+        author=_actor(options),
         change_note=version.note,
-        created_at=version.created_at or timezone.now(),
+        created_at=options.now,
+        imported_author=version.author or "",
+        imported_at=version.created_at or options.now,
         **version.content,
     )
     events.emit(
@@ -497,16 +531,16 @@ def _write_version(
     return row
 
 
-def _author(options: _Options, username: str | None, outcome: PromptOutcome) -> Any:
-    if username is None:
-        return None
-    if username not in options.users:
-        options.users[username] = get_user_model().objects.filter(username=username).first()
-    user = options.users[username]
-    note = f"unknown author {username}: left empty"
-    if user is None and note not in outcome.notes:
-        outcome.notes.append(note)
-    return user
+def _actor(options: _Options) -> Any:
+    return options.actor if getattr(options.actor, "is_authenticated", False) else None
+
+
+def _origin(authors: list[str | None]) -> str:
+    """For the change reason: whom the files name as the versions' authors."""
+    names = sorted({name for name in authors if name})
+    if len(names) > 5:
+        names = [*names[:5], "…"]
+    return f", originally by {', '.join(names)}" if names else ""
 
 
 def _compare_meta(prompt: Prompt, meta: dict, outcome: PromptOutcome) -> None:

@@ -108,6 +108,11 @@ class Version(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64)
+    # Provenance of an imported version, as its files told it: shown and exported,
+    # never trusted. The importing user is the author for every rule, and created_at
+    # is when it was imported.
+    imported_author = models.CharField(max_length=150, blank=True, default="")
+    imported_at = models.DateTimeField(null=True, blank=True)
 
     objects = VersionQuerySet.as_manager()
 

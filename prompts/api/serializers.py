@@ -95,11 +95,22 @@ class VersionOut(serializers.Serializer):
     variables = VariableSerializer(many=True)
     config = serializers.DictField()
     change_note = serializers.CharField()
-    author = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    author = serializers.CharField(
+        allow_null=True, help_text="who wrote it here; for an imported version, who imported it"
+    )
+    created_at = serializers.DateTimeField(help_text="when it was written or imported here")
     content_hash = serializers.CharField()
     status = serializers.CharField()
     approvals = serializers.IntegerField(help_text="reviewers whose latest verdict approves")
+    imported_author = serializers.CharField(
+        allow_null=True,
+        help_text="an imported version's author as its files named them (any text, not "
+        "checked against the users here); null when not imported or the files named nobody",
+    )
+    imported_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="an imported version's time as its files gave it; null when not imported",
+    )
 
 
 class DeploymentOut(serializers.Serializer):
@@ -167,6 +178,8 @@ def version_out(version: Version, approvals: int = 0) -> dict:
         "content_hash": version.content_hash,
         "status": version.status,
         "approvals": approvals,
+        "imported_author": version.imported_author or None,
+        "imported_at": time_of(version.imported_at),
     }
 
 

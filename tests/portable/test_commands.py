@@ -151,7 +151,9 @@ def test_append_conflicts_adds_the_differing_version_once(library, tmp_path):
     classifier = Prompt.objects.get(team__slug="support", slug="ticket-classifier")
     assert classifier.latest_version.number == 3
     assert classifier.latest_version.template.startswith("Sort:")
-    assert classifier.latest_version.author.username == "ed"
+    # Imported as the first superuser; the files' author is kept as provenance.
+    assert classifier.latest_version.author.username == "root"
+    assert classifier.latest_version.imported_author == "ed"
     out = run_import(tree, "--team", "support", "--append-conflicts")
     assert "0 updated" in out
     assert classifier.versions.count() == 3
@@ -164,15 +166,17 @@ def test_a_dry_run_writes_nothing_and_says_what_would_change(library, tmp_path):
     assert not Prompt.objects.filter(team__slug="copy").exists()
 
 
-def test_an_unknown_author_is_left_empty_and_reported(library, tmp_path):
+def test_an_unknown_author_is_kept_as_provenance_and_the_importer_is_the_author(
+    library, tmp_path
+):
     tree = tmp_path / "tree"
     export(tree)
     first = tree / "billing" / "invoice-reminder" / "v0001.txt"
     first.write_text(first.read_text().replace("author: oscar", "author: nobody"))
-    out = run_import(tree, "--team", "billing", "--into", "billing-copy")
-    assert "unknown author nobody: left empty" in out
+    run_import(tree, "--team", "billing", "--into", "billing-copy")
     copy = Prompt.objects.get(team__slug="billing-copy", slug="invoice-reminder")
-    assert copy.latest_version.author is None
+    assert copy.latest_version.author.username == "root"
+    assert copy.latest_version.imported_author == "nobody"
 
 
 def test_a_team_admin_may_import_but_an_editor_may_not(library, tmp_path):

@@ -1,18 +1,22 @@
-"""Import a tree written by export_prompts (or by hand): what is missing is created,
-nothing that exists is rewritten, each prompt all or nothing."""
+"""Import a tree written by export_prompts (or by hand), or an archive of one as the API
+exports it: what is missing is created, nothing that exists is rewritten, each prompt
+all or nothing."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from portable.cli import acting_user, progress, table
-from portable.disk import read_tree
+from portable.disk import read_files
 from portable.importing import ImportReport, count_prompts, import_tree
 from registry_site.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Import prompts from DIR/<team>/<slug>/, as written by export_prompts."
+    help = (
+        "Import prompts from DIR/<team>/<slug>/, as written by export_prompts, or from a "
+        "tar.gz or zip archive of such a tree."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("directory", type=Path)
@@ -31,11 +35,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, directory: Path, **options):
-        if not directory.is_dir():
-            raise CommandError(f"{directory} is not a directory.")
-        actor = acting_user(options["username"])
-        files = read_tree(directory)
         try:
+            files = read_files(directory)
+            actor = acting_user(options["username"])
             with progress(count_prompts(files), "import") as tick:
                 report = import_tree(
                     actor,
