@@ -31,7 +31,10 @@ TOO_LARGE = f"The archive is larger than {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB
 
 ARCHIVE_ERRORS = {
     **ERRORS,
-    400: OpenApiResponse(description="invalid input, or a bad archive (code bad_archive)"),
+    400: OpenApiResponse(
+        description="a bad archive or one past a limit (code bad_archive), or files past a "
+        "limit of the import (code invalid, details.limit names it)"
+    ),
     413: OpenApiResponse(description="the archive is too large"),
     415: OpenApiResponse(description="neither multipart nor an archive body"),
 }
@@ -108,7 +111,15 @@ class TeamImport(RegistryView):
             "this team, whatever that folder's name. `dry_run` defaults to true: the answer "
             "says what an import would do and nothing is written; send `dry_run=false` to "
             "import. What exists is never rewritten; each prompt is imported whole or not "
-            "at all, and the answer reports each one."
+            "at all, and the answer reports each one. The importing user is the author of "
+            "every version it adds; the authors and times of the files are kept as "
+            "`imported_author` and `imported_at`.\n\n"
+            "Limits, checked before anything is read or written: 10 MB of archive; 10,000 "
+            "files of at most 2 MB and 50 MB in all; 20,000 entries of any kind (files, "
+            "folders, tar extension headers); tar extension headers of at most 64 KB, four "
+            "in front of one entry; plain or gzip'd tar, or zip with stored or deflated "
+            "entries; no links, devices or sparse files. YAML: no aliases (`*name`), at "
+            "most 50 levels deep, 20,000 values in a file and 200,000 in all."
         ),
         parameters=[OpenApiParameter("dry_run", bool, default=True)],
         request={

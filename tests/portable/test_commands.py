@@ -166,9 +166,7 @@ def test_a_dry_run_writes_nothing_and_says_what_would_change(library, tmp_path):
     assert not Prompt.objects.filter(team__slug="copy").exists()
 
 
-def test_an_unknown_author_is_kept_as_provenance_and_the_importer_is_the_author(
-    library, tmp_path
-):
+def test_an_unknown_author_is_kept_as_provenance_and_the_importer_is_the_author(library, tmp_path):
     tree = tmp_path / "tree"
     export(tree)
     first = tree / "billing" / "invoice-reminder" / "v0001.txt"
