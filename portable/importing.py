@@ -34,16 +34,15 @@ import yaml
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import services as accounts
 from accounts.models import SLUG_PATTERN, Team
-from accounts.permissions import can
 from portable import fileformat as ff
+from portable.teams import target_team
+from portable.wording import origin_of, span_of
 from prompts import cache, writing
 from prompts.models import Prompt, PromptAddress, Version
 from prompts.search import search_document
 from registry_site.errors import Conflict, DomainError, Invalid
 from registry_site.history import attribute
-from releases import environments
 from releases.live import live_versions
 from releases.models import Deployment, Environment
 from releases.services import _record
@@ -227,7 +226,7 @@ def _import_team(
 ) -> None:
     try:
         team_data = _team_data(slug, team_files)
-        team = _target_team(options.actor, slug, team_data)
+        team = target_team(options.actor, slug, team_data)
     except DomainError as exc:
         report.problems.append(f"{slug}: {exc.message}")
         for prompt_slug in sorted(team_files.prompts):
@@ -256,57 +255,6 @@ def _decode(raw: bytes, path: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ff.FileProblem(f"{path}: not UTF-8 text.", {"path": path}) from None
-
-
-# ---------------------------------------------------------------- teams
-
-
-def _target_team(actor: Any, slug: str, data: dict | None) -> Team:
-    team = Team.objects.filter(slug=slug).first()
-    if team is not None:
-        accounts.require(actor, "admin", team, "Only team admins import prompts.")
-        if data:
-            with transaction.atomic():
-                _add_missing_environments(actor, team, data["environments"])
-        return team
-    if not can(actor, "create_team"):
-        raise Invalid(f"There is no team {slug}; staff can create it, or import into another.")
-    with transaction.atomic():
-        team = accounts.create_team(actor, slug, (data or {}).get("name") or slug)
-        if data and data["environments"]:
-            _match_environments(actor, team, data["environments"])
-    return team
-
-
-def _rules(env: dict) -> dict:
-    return {k: v for k, v in env.items() if k in environments.RULES}
-
-
-def _add_missing_environments(actor: Any, team: Team, wanted: list[dict]) -> None:
-    existing = set(Environment.objects.filter(team=team).values_list("slug", flat=True))
-    for env in wanted:
-        if env["slug"] not in existing:
-            rules = {**_rules(env), "is_default": False}  # the team's default stays
-            environments.create_environment(actor, team, slug=env["slug"], reason=REASON, **rules)
-
-
-def _match_environments(actor: Any, team: Team, wanted: list[dict]) -> None:
-    """A team the import just created gets exactly the environments of the files.
-    The default one goes first, so the team has a default at every step."""
-    current = {e.slug: e for e in Environment.objects.filter(team=team)}
-    for env in sorted(wanted, key=lambda e: not e.get("is_default", False)):
-        if env["slug"] in current:
-            environments.update_environment(
-                actor, current[env["slug"]], reason=REASON, **_rules(env)
-            )
-        else:
-            environments.create_environment(
-                actor, team, slug=env["slug"], reason=REASON, **_rules(env)
-            )
-    keep = {env["slug"] for env in wanted}
-    for slug, env in current.items():
-        if slug not in keep:
-            environments.delete_environment(actor, Environment.objects.get(pk=env.pk), REASON)
 
 
 # ---------------------------------------------------------------- prompts
@@ -430,7 +378,7 @@ def _create(
         updated_at=options.now,
         archived_at=options.now if meta["archived"] else None,
     )
-    attribute(prompt, options.actor, REASON + _origin([v.author for v in versions])).save()
+    attribute(prompt, options.actor, REASON + origin_of([v.author for v in versions])).save()
     for address_slug in [slug, *meta["former_slugs"]]:
         PromptAddress.objects.create(team=team, slug=address_slug, prompt=prompt)
     created = {v.number: _write_version(options, prompt, v, v.number, outcome) for v in versions}
@@ -499,16 +447,11 @@ def _add_versions(
     prompt.latest_version = added[-1]
     prompt.updated_at = max(prompt.updated_at, added[-1].created_at)
     prompt.search_text = search_document(prompt, prompt.latest_version)
-    origin = _origin([v.imported_author for v in added])
-    attribute(prompt, options.actor, f"{REASON}: versions {_span(added)}{origin}")
+    origin = origin_of([v.imported_author for v in added])
+    attribute(prompt, options.actor, f"{REASON}: versions {span_of(added)}{origin}")
     prompt.save(update_fields=["latest_version", "updated_at", "search_text"])
     cache.forget_prompt_on_commit(prompt)
     outcome.status = "updated"
-
-
-def _span(versions: list[Version]) -> str:
-    first, last = versions[0].number, versions[-1].number
-    return str(first) if first == last else f"{first}-{last}"
 
 
 def _write_version(
@@ -533,14 +476,6 @@ def _write_version(
 
 def _actor(options: _Options) -> Any:
     return options.actor if getattr(options.actor, "is_authenticated", False) else None
-
-
-def _origin(authors: list[str | None]) -> str:
-    """For the change reason: whom the files name as the versions' authors."""
-    names = sorted({name for name in authors if name})
-    if len(names) > 5:
-        names = [*names[:5], "…"]
-    return f", originally by {', '.join(names)}" if names else ""
 
 
 def _compare_meta(prompt: Prompt, meta: dict, outcome: PromptOutcome) -> None:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.services import find_team
 from prompts.services import find_prompt
 from registry_site.api import ERRORS, Pages, RegistryView, checked, paginated
-from runs import services
+from runs import connections, services
 from runs.api import serializers as s
 
 TAGS = ["connections"]
@@ -30,7 +30,7 @@ class ConnectionList(RegistryView):
         description="The team's connections (members). Keys are never shown, only a hint.",
     )
     def get(self, request: Request, team: str) -> Response:
-        found = services.connections_of(request.user, find_team(request.user, team))
+        found = connections.connections_of(request.user, find_team(request.user, team))
         return Response([s.connection_out(c) for c in found])
 
     @extend_schema(
@@ -43,13 +43,13 @@ class ConnectionList(RegistryView):
     def post(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
         data = checked(s.ConnectionIn, request.data)
-        connection = services.create_connection(request.user, found, **data)
+        connection = connections.create_connection(request.user, found, **data)
         return Response(s.connection_out(connection), status=status.HTTP_201_CREATED)
 
 
 class ConnectionDetail(RegistryView):
     def _connection(self, request: Request, team: str, name: str):
-        return services.find_connection(request.user, find_team(request.user, team), name)
+        return connections.find_connection(request.user, find_team(request.user, team), name)
 
     @extend_schema(tags=TAGS, responses={200: s.ConnectionOut, **CONNECTION_ERRORS})
     def get(self, request: Request, team: str, name: str) -> Response:
@@ -64,12 +64,12 @@ class ConnectionDetail(RegistryView):
     def patch(self, request: Request, team: str, name: str) -> Response:
         connection = self._connection(request, team, name)
         data = checked(s.ConnectionPatch, request.data)
-        updated = services.update_connection(request.user, connection, **data)
+        updated = connections.update_connection(request.user, connection, **data)
         return Response(s.connection_out(updated))
 
     @extend_schema(tags=TAGS, responses={204: None, **CONNECTION_ERRORS})
     def delete(self, request: Request, team: str, name: str) -> Response:
-        services.delete_connection(request.user, self._connection(request, team, name))
+        connections.delete_connection(request.user, self._connection(request, team, name))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

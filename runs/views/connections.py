@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from registry_site.errors import DomainError, Forbidden, NotFound
 from registry_site.pages import form_error
-from runs import crypto, services
+from runs import connections, crypto
 from runs.forms import ConnectionEditForm, ConnectionForm, KeyForm
 from runs.models import Connection
 from runs.views.common import admin_team, private
@@ -24,7 +24,7 @@ from runs.views.common import admin_team, private
 
 def _connection(request: HttpRequest, team: str, name: str) -> Connection:
     try:
-        return services.find_connection(request.user, admin_team(request, team), name)
+        return connections.find_connection(request.user, admin_team(request, team), name)
     except NotFound:
         raise Http404("No such connection.") from None
 
@@ -43,7 +43,7 @@ def connection_list(request: HttpRequest, team: str) -> HttpResponse:
     form = ConnectionForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            connection = services.create_connection(request.user, team_obj, **form.cleaned_data)
+            connection = connections.create_connection(request.user, team_obj, **form.cleaned_data)
         except Forbidden as error:
             raise PermissionDenied(error.message) from None
         except DomainError as error:
@@ -53,7 +53,7 @@ def connection_list(request: HttpRequest, team: str) -> HttpResponse:
             return redirect("connections", team_obj.slug)
     context = {
         "team": team_obj,
-        "connections": list(services.connections_of(request.user, team_obj)),
+        "connections": list(connections.connections_of(request.user, team_obj)),
         "form": form,
     }
     return private(render(request, "runs/connections.html", context))
@@ -80,7 +80,7 @@ def connection_page(request: HttpRequest, team: str, name: str) -> HttpResponse:
         form = ConnectionEditForm(request.POST)
         if form.is_valid():
             try:
-                services.update_connection(request.user, connection, **form.changes())
+                connections.update_connection(request.user, connection, **form.changes())
             except Forbidden as error:
                 raise PermissionDenied(error.message) from None
             except DomainError as error:
@@ -107,7 +107,7 @@ def rotate_key(request: HttpRequest, team: str, name: str) -> HttpResponse:
         messages.error(request, "Enter the new key.")
     else:
         try:
-            services.update_connection(
+            connections.update_connection(
                 request.user, connection, api_key=form.cleaned_data["api_key"]
             )
         except DomainError as error:
@@ -122,7 +122,7 @@ def rotate_key(request: HttpRequest, team: str, name: str) -> HttpResponse:
 def delete_connection(request: HttpRequest, team: str, name: str) -> HttpResponse:
     connection = _connection(request, team, name)
     try:
-        services.delete_connection(request.user, connection)
+        connections.delete_connection(request.user, connection)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("connection", connection.team.slug, connection.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from runs import connections
 from runs.models import Connection, Run
 from tests.runs.conftest import OPENAI_KEY
 from tests.runs.fakes import ANSWER
@@ -204,9 +205,8 @@ def test_an_unknown_connection_is_a_400(as_user, prompt, openai_connection):
 def test_another_teams_connection_cannot_be_used(
     as_user, people, prompt, billing_prompt, openai_fake
 ):
-    from runs import services
 
-    services.create_connection(
+    connections.create_connection(
         people["oscar"],
         people["billing"],
         name="billing-only",

@@ -7,7 +7,7 @@ restart, run this command, then drop the old keys.
 from django.core.management.base import BaseCommand, CommandError
 
 from registry_site.errors import DomainError
-from runs import crypto, services
+from runs import connections, crypto
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         if not crypto.is_configured():
             raise CommandError("ENCRYPTION_KEYS is not set.")
         try:
-            count = services.rotate_encryption()
+            count = connections.rotate_encryption()
         except DomainError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"Re-encrypted the secrets of {count} connection(s) with the first key.")
