@@ -8,6 +8,7 @@ its team. A right on a single prompt is a guardian permission on that prompt.
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.dispatch import Signal
 from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
@@ -75,6 +76,9 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} as {self.role}"
 
 
+rights_bulk_created = Signal()
+
+
 class RightsQuerySet(models.QuerySet):
     """Object permissions whose bulk writes, which send no signal (guardian's assign_perm
     on many objects uses them), still make the holders' cached rights stale."""
@@ -82,10 +86,9 @@ class RightsQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         created = super().bulk_create(objs, *args, **kwargs)
-        from accounts.permissions import forget_grants_of
-        from accounts.signals import holders
-
-        forget_grants_of(holders(objs))
+        # accounts.signals forgets the holders' rights (a signal, so models import no module
+        # that imports them back).
+        rights_bulk_created.send(sender=self.model, rows=objs)
         return created
 
 

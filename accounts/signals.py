@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts import tokens
-from accounts.models import ApiToken
+from accounts.models import ApiToken, rights_bulk_created
 from accounts.permissions import forget_grants_of, forget_grants_on_commit
 
 User = get_user_model()
@@ -97,3 +97,8 @@ def watch_object_permissions() -> None:
         if issubclass(model, UserObjectPermissionBase | GroupObjectPermissionBase):
             post_save.connect(forget_rights_of_holder, sender=model, weak=False)
             post_delete.connect(forget_rights_of_holder, sender=model, weak=False)
+
+
+@receiver(rights_bulk_created)
+def forget_bulk_granted_rights(sender, rows, **kwargs):
+    forget_grants_of(holders(rows))
