@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import views as accounts
-from prompts.api import portable, reviews
+from prompts.api import grants, portable, reviews
 from prompts.api import views as prompts
 from webhooks.api import views as webhooks
 
@@ -14,7 +14,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/teams", accounts.TeamList.as_view()),
     path("v1/teams/<str:team>/members", accounts.MemberList.as_view()),
-    path("v1/teams/<str:team>/members/<str:username>", accounts.MemberDetail.as_view()),
+    # Usernames made in a shell may hold "/": path, not str.
+    path("v1/teams/<str:team>/members/<path:username>", accounts.MemberDetail.as_view()),
     path("v1/teams/<str:team>/environments", accounts.EnvironmentList.as_view()),
     path(
         "v1/teams/<str:team>/environments/<str:environment>", accounts.EnvironmentDetail.as_view()
@@ -47,6 +48,8 @@ urlpatterns = [
     path(f"v1/{P}/deployments/<int:deployment_id>/cancel", prompts.DeploymentCancel.as_view()),
     path(f"v1/{P}/compare", prompts.Compare.as_view()),
     path(f"v1/{P}/usage", prompts.UsageReport.as_view()),
+    path(f"v1/{P}/grants", grants.GrantList.as_view()),
+    path(f"v1/{P}/grants/<path:username>", grants.GrantDetail.as_view()),
     path(f"v1/{W}", webhooks.WebhookList.as_view()),
     path(f"v1/{W}/<int:webhook_id>", webhooks.WebhookDetail.as_view()),
     path(f"v1/{W}/<int:webhook_id>/rotate-secret", webhooks.RotateSecret.as_view()),

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("prompts.views.review")),
     path("", include("prompts.views.release")),
     path("", include("prompts.views.environments")),
+    path("", include("prompts.views.grants")),
 ]
 
 handler404 = errors_views.not_found
