@@ -6,6 +6,7 @@ and role, and each such group holds the role's permissions on its team.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,8 +14,11 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.dispatch import Signal
+from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
+from guardian.utils import get_user_obj_perms_model
 
 from accounts.models import (
     ROLE_ORDER,
@@ -163,22 +167,89 @@ def _keep_an_admin(team: Team, leaving: Any) -> None:
         raise Conflict("A team keeps at least one admin.", {"reason": "last_admin"})
 
 
+# ---------------------------------------------------------------- single-prompt grants
+#
+# The prompt comes in as any object with ``team`` and ``updated_at`` (accounts never
+# imports the prompts app); guardian finds its direct foreign-key permission model.
+
+
+@dataclass(frozen=True)
+class PromptGrant:
+    username: str
+    role: str | None  # None: permissions set by hand (the admin) that make no role
+
+
+def members_of(actor: Any, team: Team) -> QuerySet[Membership]:
+    """The team's memberships, for those who see the team as a whole: a grant on one
+    prompt shows that prompt, not who works in the team."""
+    if not can(actor, "view", team):
+        raise NotFound(f"No team {team.slug}.")
+    return Membership.objects.filter(team=team)
+
+
+def _require_grant_admin(actor: Any, prompt: Any) -> None:
+    if can(actor, "admin", prompt.team):
+        return
+    if can(actor, "view", prompt):
+        raise Forbidden("Only team admins grant rights on a prompt.", reason="role")
+    raise NotFound("No such prompt.")
+
+
+def grants_on(actor: Any, prompt: Any) -> list[PromptGrant]:
+    """Who holds rights on this prompt alone, and which role they make; team admins only."""
+    _require_grant_admin(actor, prompt)
+    rows = (
+        get_user_obj_perms_model(prompt)
+        .objects.filter(content_object=prompt, user__is_active=True)
+        .values_list("user__username", "permission__codename")
+        .order_by("user__username")
+    )
+    codenames: dict[str, set[str]] = {}
+    for username, codename in rows:
+        codenames.setdefault(username, set()).add(codename)
+    return [PromptGrant(name, _role_of(held)) for name, held in codenames.items()]
+
+
+def _role_of(codenames: set[str]) -> str | None:
+    for role in reversed(ROLE_ORDER):
+        if set(prompt_permissions(role)) <= codenames:
+            return role
+    return None
+
+
 @transaction.atomic
-def grant_on_prompt(actor: Any, prompt: Any, username: str, role: str) -> None:
-    """Give one user a role's rights on one prompt only."""
-    require(actor, "admin", prompt.team, "Only team admins grant rights on a prompt.")
+def grant_on_prompt(actor: Any, prompt: Any, username: str, role: str) -> PromptGrant:
+    """Give one user a role's rights on one prompt only (replacing any they had there)."""
+    _require_grant_admin(actor, prompt)
     _check_role(role)
     user = _find_user(username)
-    revoke_on_prompt(actor, prompt, username)
+    _take_grant(user, prompt)
     for codename in prompt_permissions(role):
-        assign_perm(f"prompts.{codename}", user, prompt)
+        assign_perm(f"{prompt._meta.app_label}.{codename}", user, prompt)
+    _record(actor, prompt, f"granted {role} on this prompt to {username}")
     forget_grants_on_commit(user)
+    return PromptGrant(user.get_username(), role)
 
 
 @transaction.atomic
 def revoke_on_prompt(actor: Any, prompt: Any, username: str) -> None:
-    require(actor, "admin", prompt.team, "Only team admins grant rights on a prompt.")
+    _require_grant_admin(actor, prompt)
     user = _find_user(username)
-    for codename in prompt_permissions("admin"):
-        remove_perm(f"prompts.{codename}", user, prompt)
+    if not _take_grant(user, prompt):
+        raise NotFound(f"{username} holds no grant on this prompt.")
+    _record(actor, prompt, f"revoked the grant of {username} on this prompt")
     forget_grants_on_commit(user)
+
+
+def _take_grant(user: Any, prompt: Any) -> int:
+    """Remove every right the user holds on the prompt alone; how many there were."""
+    held = get_user_obj_perms_model(prompt).objects.filter(user=user, content_object=prompt)
+    return held.delete()[0]
+
+
+def _record(actor: Any, prompt: Any, reason: str) -> None:
+    """Grants live in guardian's rows, which keep no history: the prompt's history says
+    who granted what, when and why, and the audit trail shows it."""
+    locked = type(prompt).objects.select_for_update().get(pk=prompt.pk)
+    locked.updated_at = timezone.now()
+    attribute(locked, actor, reason).save(update_fields=["updated_at"])

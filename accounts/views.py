@@ -33,7 +33,7 @@ from releases.models import Environment
 # ---------------------------------------------------------------- overview
 
 
-def _members(team: Team) -> list[Membership]:
+def _members(user: Any, team: Team) -> list[Membership]:
     """The team's members, admins first, then by username: one query, whatever the size."""
     rank = Case(
         *[When(role=role, then=Value(i)) for i, role in enumerate(ROLE_ORDER)],
@@ -41,7 +41,7 @@ def _members(team: Team) -> list[Membership]:
         output_field=IntegerField(),
     )
     return list(
-        Membership.objects.filter(team=team)
+        services.members_of(user, team)
         .select_related("user")
         .annotate(rank=rank)
         .order_by("-rank", "user__username")
@@ -52,7 +52,7 @@ def _render_team(
     request: HttpRequest, team: Team, add_form: AddMemberForm | None = None, status: int = 200
 ) -> HttpResponse:
     is_admin = can(request.user, "admin", team)
-    members = _members(team)
+    members = _members(request.user, team)
     my_role = next((m.role for m in members if m.user_id == request.user.pk), None)
     context = {
         "team": team,
@@ -66,10 +66,21 @@ def _render_team(
     return render(request, "accounts/team.html", context, status=status)
 
 
+def _whole_team_or_404(request: HttpRequest, slug: str) -> Team:
+    """The team, if the user sees it as a whole: a grant on one of its prompts shows
+    that prompt, not the team's page and members."""
+    team = team_or_404(request, slug)
+    try:
+        services.members_of(request.user, team)
+    except NotFound:
+        raise Http404("No such team.") from None
+    return team
+
+
 @login_required
 @require_GET
 def team_page(request: HttpRequest, team: str) -> HttpResponse:
-    return _render_team(request, team_or_404(request, team))
+    return _render_team(request, _whole_team_or_404(request, team))
 
 
 # ---------------------------------------------------------------- members
@@ -77,7 +88,7 @@ def team_page(request: HttpRequest, team: str) -> HttpResponse:
 
 def _admin_team_or_403(request: HttpRequest, slug: str) -> Team:
     """The team, if the user may see it (else 404) and administer it (else 403)."""
-    team = team_or_404(request, slug)
+    team = _whole_team_or_404(request, slug)
     if not can(request.user, "admin", team):
         raise PermissionDenied("Only team admins manage members.")
     return team
@@ -240,8 +251,9 @@ def revoke_token(request: HttpRequest, team: str, token_id: int) -> HttpResponse
 urlpatterns = [
     path("<str:team>/", team_page, name="team"),
     path("<str:team>/members/", add_member, name="team-members"),
-    path("<str:team>/members/<str:username>/role/", change_role, name="team-member-role"),
-    path("<str:team>/members/<str:username>/remove/", remove_member, name="team-member-remove"),
+    # Usernames made in a shell may hold "/" (and anything else): path, not str.
+    path("<str:team>/members/<path:username>/role/", change_role, name="team-member-role"),
+    path("<str:team>/members/<path:username>/remove/", remove_member, name="team-member-remove"),
     path("<str:team>/tokens/", team_tokens, name="team-tokens"),
     path("<str:team>/tokens/<int:token_id>/revoke/", revoke_token, name="team-token-revoke"),
 ]

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.api import views as accounts
 from portable.api import views as portable
+from prompts.api import grants
 from prompts.api import views as prompts
 from reviews.api import views as reviews
 from webhooks.api import views as webhooks
@@ -22,7 +23,8 @@ urlpatterns = [
     ),
     path("v1/teams", accounts.TeamList.as_view()),
     path("v1/teams/<str:team>/members", accounts.MemberList.as_view()),
-    path("v1/teams/<str:team>/members/<str:username>", accounts.MemberDetail.as_view()),
+    # Usernames made in a shell may hold "/": path, not str.
+    path("v1/teams/<str:team>/members/<path:username>", accounts.MemberDetail.as_view()),
     path("v1/teams/<str:team>/environments", accounts.EnvironmentList.as_view()),
     path(
         "v1/teams/<str:team>/environments/<str:environment>", accounts.EnvironmentDetail.as_view()
@@ -55,6 +57,8 @@ urlpatterns = [
     path(f"v1/{P}/deployments/<int:deployment_id>/cancel", prompts.DeploymentCancel.as_view()),
     path(f"v1/{P}/compare", prompts.Compare.as_view()),
     path(f"v1/{P}/usage", prompts.UsageReport.as_view()),
+    path(f"v1/{P}/grants", grants.GrantList.as_view()),
+    path(f"v1/{P}/grants/<path:username>", grants.GrantDetail.as_view()),
     path(f"v1/{W}", webhooks.WebhookList.as_view()),
     path(f"v1/{W}/<int:webhook_id>", webhooks.WebhookDetail.as_view()),
     path(f"v1/{W}/<int:webhook_id>/rotate-secret", webhooks.RotateSecret.as_view()),

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("releases.views.release")),
     path("", include("releases.views.environments")),
     path("", include("runs.views.playground")),
+    path("", include("prompts.views.grants")),
 ]
 
 handler404 = errors_views.not_found

@@ -55,6 +55,7 @@ PINS: list[tuple[str, str]] = [
     ("ed", f"{P}/settings/"),
     ("ed", f"{P}/samples/"),
     ("alice", f"{P}/audit/"),
+    ("alice", f"{P}/grants/"),
     ("rita", "/reviews/"),
     ("rita", "/teams/support/board/"),
     ("alice", "/teams/support/"),
@@ -83,6 +84,7 @@ PINS: list[tuple[str, str]] = [
     ("rita", f"{A}/deployments"),
     ("rita", f"{A}/compare?from=1&to=2"),
     ("rita", f"{A}/usage"),
+    ("alice", f"{A}/grants"),
     ("vic", f"{A}/resolve?environment=development"),
     ("alice", "/api/v1/teams/support/webhooks"),
     ("alice", W),
@@ -109,6 +111,7 @@ ACTIONS: list[str] = [
     f"{P}/v/1/comments/1/resolve/",
     f"{P}/rollback/",
     f"{P}/deployments/1/cancel/",
+    f"{P}/grants/gina/revoke/",
     "/api/v1/teams/support/members/vic",
     "/api/v1/teams/support/environments/staging",
     "/api/v1/teams/support/import",
@@ -120,6 +123,7 @@ ACTIONS: list[str] = [
     f"{A}/render",
     f"{A}/deployments/rollback",
     f"{A}/deployments/1/cancel",
+    f"{A}/grants/gina",
     "/api/v1/teams/support/webhooks/1/rotate-secret",
     "/api/v1/teams/support/webhooks/1/ping",
     "/api/v1/teams/support/webhooks/1/deliveries/1/redeliver",
@@ -282,6 +286,8 @@ def queries_of(get, url: str) -> int:
 
 
 def getter(people, as_user, username: str, url: str):
+    if url.startswith("/api/v1/tokens"):  # managing tokens through a token needs its scope
+        return as_user(username, scopes=["read", "write", "deploy", "tokens"]).get
     if url.startswith("/api/"):
         return as_user(username).get
     client = Client()

@@ -52,7 +52,9 @@ class MemberList(RegistryView):
     def get(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
         members = (
-            Membership.objects.filter(team=found).select_related("user").order_by("user__username")
+            services.members_of(request.user, found)
+            .select_related("user")
+            .order_by("user__username")
         )
         return Response([{"username": m.user.get_username(), "role": m.role} for m in members])
 

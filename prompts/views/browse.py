@@ -359,6 +359,7 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             "versions": page,
             "callers": _usage(prompt),
             "may_edit": can(request.user, "edit", prompt),
+            "may_grant": can(request.user, "admin", prompt.team),
         },
     )
 

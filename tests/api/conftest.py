@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts import tokens
 from accounts.models import ApiToken
-from tests.conftest import client_with
+from tests.conftest import client_with, make_user
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def callers(people, prompt, token_of):
     revoked = token_of("alice")
     tokens.revoke(people["alice"], ApiToken.objects.get(prefix=revoked.split("_")[1]).pk)
     return {
+        "deleted_user": token_of_a_deleted_user(people),
         "anonymous": client_with(None),
         "bad_token": client_with("preg_000000000000_notarealsecret"),
         "expired_token": client_with(expired),
@@ -34,3 +35,13 @@ def callers(people, prompt, token_of):
         "outsider": client_with(token_of("oscar")),
         "grant": client_with(token_of("gina")),
     }
+
+
+def token_of_a_deleted_user(people):
+    """A client with the token of an editor of support who was deleted after using it."""
+    dora = make_user("dora")
+    accounts.set_role(people["alice"], people["support"], "dora", "editor")
+    client = client_with(tokens.issue(dora)[1])
+    assert client.get("/api/v1/teams").status_code == 200  # its entry is cached now
+    dora.delete()
+    return client

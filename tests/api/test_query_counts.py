@@ -147,7 +147,7 @@ def add_prompts(people, n: int, start: int) -> None:
     ],
 )
 def test_list_endpoints_cost_the_same_at_any_size(as_user, people, prompt, path):
-    ed = as_user("ed")
+    ed = as_user("ed", scopes=["read", "write", "deploy", "tokens"])
     add_prompts(people, 3, 0)
     ed.get(path)  # the token and the caller's rights are cached from now on
     small = queries_of(lambda: ed.get(path))

@@ -399,7 +399,7 @@ def world(people, prompt, billing_prompt, token_of):
     staging = environments.find_environment(prompt.team, "staging")
     tomorrow = timezone.now() + timedelta(days=1)
     planned = deployments.deploy(rita, prompt, staging, v3, when=tomorrow)
-    raw = token_of("alice")
+    raw = token_of("alice", scopes=["read", "write", "deploy", "tokens"])
     own = ApiToken.objects.get(prefix=raw.split("_")[1]).pk
     spare, _ = tokens.issue(alice, name="spare")
     hook = webhooks.create_webhook(
