@@ -31,7 +31,9 @@ from prompts.templating.limits import _LOCAL, _RenderState
 
 MAX_NESTING = 100  # far beyond any prompt's data, far below what C recursion tolerates
 _CHARS_PER_ITEM = 64  # comparing strings reads them whole: one item per cache line
-_REMEMBERED_ITEMS = 2_000_000  # items of the values remembered at once, per render
+# Values remembered at once per render, and their items: past either, the render forgets.
+_REMEMBERED_VALUES = 4_096
+_REMEMBERED_ITEMS = 1_000_000
 # Lighter values are not remembered: weighing them again costs less than remembering.
 _REMEMBER_FROM = 256
 _SMALL = 16  # a literal this long is weighed without a walk when it holds flat values
@@ -131,7 +133,7 @@ def _weigh(state: _RenderState, root: Any) -> tuple[int, int]:
             if opened > limit:
                 raise _too_large(limit)
             quick = _quick_weight(state, node)
-            if quick is not None:
+            if quick is not None:  # as cheap to weigh again as to remember
                 weighed[key] = quick
                 continue
             # A mapping holds its keys and values; its items() view, (key, value) pairs.
@@ -168,23 +170,27 @@ def _weigh(state: _RenderState, root: Any) -> tuple[int, int]:
         if depth >= MAX_NESTING:
             raise _too_deep()
         weighed[key] = (weight, depth + 1)
+        if weight >= _REMEMBER_FROM:  # parts too: what was forgotten is learnt again
+            _remember(state, node, weight, depth + 1)
     return weighed[id(root)]
 
 
-def _accept(state: _RenderState, value: Any, weight: int, depth: int) -> Any:
-    """Refuse a value past the limits; remember the weight of a heavy one."""
+def _remember(state: _RenderState, value: Any, weight: int, depth: int) -> None:
+    """Keep the weight of a value that was costly to weigh (walked, or combined from
+    operands that were) with the value itself, so its id cannot be reused."""
+    state.remembered += len(value)
+    if state.remembered > _REMEMBERED_ITEMS or len(state.weights) >= _REMEMBERED_VALUES:
+        # Forgetting only costs a walk later, and bounds what a render keeps alive.
+        state.weights.clear()
+        state.remembered = len(value)
+    state.weights[id(value)] = (value, weight, depth)
+
+
+def _refuse_past_limits(state: _RenderState, weight: int, depth: int) -> None:
     if weight > state.max_output:
         raise _too_large(state.max_output)
     if depth > MAX_NESTING:
         raise _too_deep()
-    if weight >= _REMEMBER_FROM:
-        state.remembered += len(value)
-        if state.remembered > _REMEMBERED_ITEMS:
-            # Forgetting only costs a walk later, and bounds what a render keeps alive.
-            state.weights.clear()
-            state.remembered = len(value)
-        state.weights[id(value)] = (value, weight, depth)
-    return value
 
 
 def _check_built(state: _RenderState, value: Any, *inputs: Any) -> Any:
@@ -198,8 +204,8 @@ def _check_built(state: _RenderState, value: Any, *inputs: Any) -> Any:
     entry = state.weights.get(id(value))
     if entry is not None and entry[0] is value:
         return value
-    weight, depth = _quick_weight(state, value) or _weigh(state, value)
-    return _accept(state, value, weight, depth)
+    _refuse_past_limits(state, *(_quick_weight(state, value) or _weigh(state, value)))
+    return value
 
 
 def _check_literal(value: Any) -> Any:
@@ -209,8 +215,8 @@ def _check_literal(value: Any) -> Any:
     if state is None:
         raise _NotRendering
     weight, depth = _quick_weight(state, value) or _weigh(state, value)
-    if weight > state.max_output or depth > MAX_NESTING or weight >= _REMEMBER_FROM:
-        return _accept(state, value, weight, depth)
+    if weight > state.max_output or depth > MAX_NESTING:
+        _refuse_past_limits(state, weight, depth)
     return value
 
 
@@ -233,4 +239,7 @@ def _check_combined(state: _RenderState, operator: str, left: Any, right: Any, v
         weight, depth = left_weight + right_weight, max(left_depth, depth)
     else:
         return _check_built(state, value)
-    return _accept(state, value, weight, depth)
+    _refuse_past_limits(state, weight, depth)
+    if weight >= _REMEMBER_FROM:
+        _remember(state, value, weight, depth)
+    return value
