@@ -28,8 +28,6 @@ MODEL_CHARS = 200
 MAX_HEADERS = 20
 HEADER_VALUE_CHARS = 2000
 MAX_PER_TEAM = 50
-# Side-by-side: how many runs one request may start.
-MAX_RUNS_AT_ONCE = 20
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 # Headers the adapters set themselves or that would break the request.
 _RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection"}

@@ -16,7 +16,6 @@ same steps serve the API, the pages and side-by-side runs:
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -38,21 +37,11 @@ from registry_site.throttling import parse_rate
 from releases.environments import find_environment
 from releases.live import live_deployment
 from runs import crypto, providers
+from runs.connections import MODEL_CHARS
 from runs.models import Connection, ModelPrice, Run
 
-URL_CHARS = 2000
-KEY_CHARS = 500
-MAX_MODELS = 100
-MODEL_CHARS = 200
-MAX_HEADERS = 20
-HEADER_VALUE_CHARS = 2000
-MAX_PER_TEAM = 50
 # Side-by-side: how many runs one request may start.
 MAX_RUNS_AT_ONCE = 20
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
-# Headers the adapters set themselves or that would break the request.
-_RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection"}
-
 
 
 class ProviderFailed(DomainError):

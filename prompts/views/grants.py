@@ -18,10 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as access
 from accounts.models import Role
-from prompts.models import Prompt
 from prompts.lookups import prompt_or_404
-from registry_site.pages import form_error
+from prompts.models import Prompt
 from registry_site.errors import DomainError, Forbidden, NotFound
+from registry_site.pages import form_error
 
 
 class GrantForm(forms.Form):

@@ -7,32 +7,18 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-MODELS = ['environment', 'deployment', 'historicalenvironment', 'historicaldeployment']
-
-
-def own_content_types(apps, schema_editor):
-    """Content types (and so permissions and admin log entries) follow their models."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="releases", model=model).exists():
-            ContentType.objects.filter(app_label="prompts", model=model).update(app_label="releases")
-
-
-def disown_content_types(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="releases", model__in=MODELS).update(app_label="prompts")
+from registry_site.moved_models import content_types_follow
 
 
 class Migration(migrations.Migration):
     """The models that lived in prompts until 0008 there, on the same tables."""
 
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('accounts', '0002_api_tokens'),
-        ('prompts', '0008_models_move_to_their_apps'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("accounts", "0002_api_tokens"),
+        ("prompts", "0008_models_move_to_their_apps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -41,116 +27,304 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[],
             state_operations=[
-            migrations.CreateModel(
-                name='Environment',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('slug', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{0,63}$', 'Use 1 to 64 lowercase letters, digits or hyphens, not starting with a hyphen.')])),
-                    ('name', models.CharField(max_length=100)),
-                    ('order', models.PositiveIntegerField(default=0)),
-                    ('protected', models.BooleanField(default=False)),
-                    ('required_approvals', models.PositiveIntegerField(default=0)),
-                    ('is_default', models.BooleanField(default=False)),
-                    ('requires_previous', models.BooleanField(default=False)),
-                    ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='environments', to='accounts.team')),
-                ],
-                options={
-                    'db_table': 'prompts_environment',
-                    'ordering': ['team', 'order', 'slug'],
-                },
-            ),
-            migrations.CreateModel(
-                name='Deployment',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('kind', models.CharField(choices=[('deploy', 'Deploy'), ('rollback', 'Rollback')], default='deploy', max_length=10)),
-                    ('effective_at', models.DateTimeField()),
-                    ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                    ('activated_at', models.DateTimeField(blank=True, null=True)),
-                    ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                    ('note', models.TextField(blank=True)),
-                    ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('prompt', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='prompts.prompt')),
-                    ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='prompts.version')),
-                    ('environment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='releases.environment')),
-                ],
-                options={
-                    'db_table': 'prompts_deployment',
-                    'ordering': ['-effective_at', '-id'],
-                },
-            ),
-            migrations.CreateModel(
-                name='HistoricalDeployment',
-                fields=[
-                    ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                    ('kind', models.CharField(choices=[('deploy', 'Deploy'), ('rollback', 'Rollback')], default='deploy', max_length=10)),
-                    ('effective_at', models.DateTimeField()),
-                    ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                    ('activated_at', models.DateTimeField(blank=True, null=True)),
-                    ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                    ('note', models.TextField(blank=True)),
-                    ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                    ('history_date', models.DateTimeField(db_index=True)),
-                    ('history_change_reason', models.TextField(null=True)),
-                    ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                    ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('environment', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='releases.environment')),
-                    ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('prompt', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='prompts.prompt')),
-                    ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='prompts.version')),
-                ],
-                options={
-                    'verbose_name': 'historical deployment',
-                    'verbose_name_plural': 'historical deployments',
-                    'db_table': 'prompts_historicaldeployment',
-                    'ordering': ('-history_date', '-history_id'),
-                    'get_latest_by': ('history_date', 'history_id'),
-                },
-                bases=(simple_history.models.HistoricalChanges, models.Model),
-            ),
-            migrations.CreateModel(
-                name='HistoricalEnvironment',
-                fields=[
-                    ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                    ('slug', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{0,63}$', 'Use 1 to 64 lowercase letters, digits or hyphens, not starting with a hyphen.')])),
-                    ('name', models.CharField(max_length=100)),
-                    ('order', models.PositiveIntegerField(default=0)),
-                    ('protected', models.BooleanField(default=False)),
-                    ('required_approvals', models.PositiveIntegerField(default=0)),
-                    ('is_default', models.BooleanField(default=False)),
-                    ('requires_previous', models.BooleanField(default=False)),
-                    ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                    ('history_date', models.DateTimeField(db_index=True)),
-                    ('history_change_reason', models.TextField(null=True)),
-                    ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                    ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('team', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.team')),
-                ],
-                options={
-                    'verbose_name': 'historical environment',
-                    'verbose_name_plural': 'historical environments',
-                    'db_table': 'prompts_historicalenvironment',
-                    'ordering': ('-history_date', '-history_id'),
-                    'get_latest_by': ('history_date', 'history_id'),
-                },
-                bases=(simple_history.models.HistoricalChanges, models.Model),
-            ),
-            migrations.AddConstraint(
-                model_name='environment',
-                constraint=models.UniqueConstraint(fields=('team', 'slug'), name='environment_slug_unique'),
-            ),
-            migrations.AddConstraint(
-                model_name='environment',
-                constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('team',), name='one_default_environment'),
-            ),
-            migrations.AddIndex(
-                model_name='deployment',
-                index=models.Index(fields=['prompt', 'environment', '-effective_at', '-id'], name='deployment_live'),
-            ),
-    
+                migrations.CreateModel(
+                    name="Environment",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True,
+                                primary_key=True,
+                                serialize=False,
+                                verbose_name="ID",
+                            ),
+                        ),
+                        (
+                            "slug",
+                            models.CharField(
+                                max_length=64,
+                                validators=[
+                                    django.core.validators.RegexValidator(
+                                        "^[a-z0-9][a-z0-9-]{0,63}$",
+                                        "Use 1 to 64 lowercase letters, digits or hyphens, not starting with a hyphen.",
+                                    )
+                                ],
+                            ),
+                        ),
+                        ("name", models.CharField(max_length=100)),
+                        ("order", models.PositiveIntegerField(default=0)),
+                        ("protected", models.BooleanField(default=False)),
+                        ("required_approvals", models.PositiveIntegerField(default=0)),
+                        ("is_default", models.BooleanField(default=False)),
+                        ("requires_previous", models.BooleanField(default=False)),
+                        (
+                            "team",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="environments",
+                                to="accounts.team",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "prompts_environment",
+                        "ordering": ["team", "order", "slug"],
+                    },
+                ),
+                migrations.CreateModel(
+                    name="Deployment",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True,
+                                primary_key=True,
+                                serialize=False,
+                                verbose_name="ID",
+                            ),
+                        ),
+                        (
+                            "kind",
+                            models.CharField(
+                                choices=[("deploy", "Deploy"), ("rollback", "Rollback")],
+                                default="deploy",
+                                max_length=10,
+                            ),
+                        ),
+                        ("effective_at", models.DateTimeField()),
+                        ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                        ("activated_at", models.DateTimeField(blank=True, null=True)),
+                        ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                        ("note", models.TextField(blank=True)),
+                        ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        (
+                            "actor",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "prompt",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="deployments",
+                                to="prompts.prompt",
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="deployments",
+                                to="prompts.version",
+                            ),
+                        ),
+                        (
+                            "environment",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="deployments",
+                                to="releases.environment",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "prompts_deployment",
+                        "ordering": ["-effective_at", "-id"],
+                    },
+                ),
+                migrations.CreateModel(
+                    name="HistoricalDeployment",
+                    fields=[
+                        (
+                            "id",
+                            models.BigIntegerField(
+                                auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                            ),
+                        ),
+                        (
+                            "kind",
+                            models.CharField(
+                                choices=[("deploy", "Deploy"), ("rollback", "Rollback")],
+                                default="deploy",
+                                max_length=10,
+                            ),
+                        ),
+                        ("effective_at", models.DateTimeField()),
+                        ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                        ("activated_at", models.DateTimeField(blank=True, null=True)),
+                        ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                        ("note", models.TextField(blank=True)),
+                        ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                        ("history_date", models.DateTimeField(db_index=True)),
+                        ("history_change_reason", models.TextField(null=True)),
+                        (
+                            "history_type",
+                            models.CharField(
+                                choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
+                                max_length=1,
+                            ),
+                        ),
+                        (
+                            "actor",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "environment",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="releases.environment",
+                            ),
+                        ),
+                        (
+                            "history_user",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.SET_NULL,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "prompt",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="prompts.prompt",
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="prompts.version",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "verbose_name": "historical deployment",
+                        "verbose_name_plural": "historical deployments",
+                        "db_table": "prompts_historicaldeployment",
+                        "ordering": ("-history_date", "-history_id"),
+                        "get_latest_by": ("history_date", "history_id"),
+                    },
+                    bases=(simple_history.models.HistoricalChanges, models.Model),
+                ),
+                migrations.CreateModel(
+                    name="HistoricalEnvironment",
+                    fields=[
+                        (
+                            "id",
+                            models.BigIntegerField(
+                                auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                            ),
+                        ),
+                        (
+                            "slug",
+                            models.CharField(
+                                max_length=64,
+                                validators=[
+                                    django.core.validators.RegexValidator(
+                                        "^[a-z0-9][a-z0-9-]{0,63}$",
+                                        "Use 1 to 64 lowercase letters, digits or hyphens, not starting with a hyphen.",
+                                    )
+                                ],
+                            ),
+                        ),
+                        ("name", models.CharField(max_length=100)),
+                        ("order", models.PositiveIntegerField(default=0)),
+                        ("protected", models.BooleanField(default=False)),
+                        ("required_approvals", models.PositiveIntegerField(default=0)),
+                        ("is_default", models.BooleanField(default=False)),
+                        ("requires_previous", models.BooleanField(default=False)),
+                        ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                        ("history_date", models.DateTimeField(db_index=True)),
+                        ("history_change_reason", models.TextField(null=True)),
+                        (
+                            "history_type",
+                            models.CharField(
+                                choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
+                                max_length=1,
+                            ),
+                        ),
+                        (
+                            "history_user",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.SET_NULL,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "team",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="accounts.team",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "verbose_name": "historical environment",
+                        "verbose_name_plural": "historical environments",
+                        "db_table": "prompts_historicalenvironment",
+                        "ordering": ("-history_date", "-history_id"),
+                        "get_latest_by": ("history_date", "history_id"),
+                    },
+                    bases=(simple_history.models.HistoricalChanges, models.Model),
+                ),
+                migrations.AddConstraint(
+                    model_name="environment",
+                    constraint=models.UniqueConstraint(
+                        fields=("team", "slug"), name="environment_slug_unique"
+                    ),
+                ),
+                migrations.AddConstraint(
+                    model_name="environment",
+                    constraint=models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("team",),
+                        name="one_default_environment",
+                    ),
+                ),
+                migrations.AddIndex(
+                    model_name="deployment",
+                    index=models.Index(
+                        fields=["prompt", "environment", "-effective_at", "-id"],
+                        name="deployment_live",
+                    ),
+                ),
             ],
         ),
-        migrations.RunPython(own_content_types, disown_content_types),
+        content_types_follow(
+            "prompts",
+            "releases",
+            ["environment", "deployment", "historicalenvironment", "historicaldeployment"],
+        ),
     ]

@@ -6,31 +6,17 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-MODELS = ['review', 'reviewrequest', 'comment', 'historicalreview', 'historicalcomment']
-
-
-def own_content_types(apps, schema_editor):
-    """Content types (and so permissions and admin log entries) follow their models."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="reviews", model=model).exists():
-            ContentType.objects.filter(app_label="prompts", model=model).update(app_label="reviews")
-
-
-def disown_content_types(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="reviews", model__in=MODELS).update(app_label="prompts")
+from registry_site.moved_models import content_types_follow
 
 
 class Migration(migrations.Migration):
     """The models that lived in prompts until 0008 there, on the same tables."""
 
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('prompts', '0008_models_move_to_their_apps'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("prompts", "0008_models_move_to_their_apps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -39,106 +25,323 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[],
             state_operations=[
-            migrations.CreateModel(
-                name='Comment',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('body', models.TextField()),
-                    ('verdict', models.CharField(blank=True, choices=[('approve', 'Approve'), ('request_changes', 'Request changes')], max_length=20)),
-                    ('line', models.PositiveIntegerField(blank=True, null=True)),
-                    ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                    ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('edited_at', models.DateTimeField(blank=True, null=True)),
-                    ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='reviews.comment')),
-                    ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='prompts.version')),
-                ],
-                options={
-                    'db_table': 'prompts_comment',
-                    'ordering': ['created_at', 'id'],
-                },
-            ),
-            migrations.CreateModel(
-                name='HistoricalComment',
-                fields=[
-                    ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                    ('body', models.TextField()),
-                    ('verdict', models.CharField(blank=True, choices=[('approve', 'Approve'), ('request_changes', 'Request changes')], max_length=20)),
-                    ('line', models.PositiveIntegerField(blank=True, null=True)),
-                    ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                    ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('edited_at', models.DateTimeField(blank=True, null=True)),
-                    ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                    ('history_date', models.DateTimeField(db_index=True)),
-                    ('history_change_reason', models.TextField(null=True)),
-                    ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                    ('author', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='reviews.comment')),
-                    ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='prompts.version')),
-                ],
-                options={
-                    'verbose_name': 'historical comment',
-                    'verbose_name_plural': 'historical comments',
-                    'db_table': 'prompts_historicalcomment',
-                    'ordering': ('-history_date', '-history_id'),
-                    'get_latest_by': ('history_date', 'history_id'),
-                },
-                bases=(simple_history.models.HistoricalChanges, models.Model),
-            ),
-            migrations.CreateModel(
-                name='HistoricalReview',
-                fields=[
-                    ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('approved', 'Approved'), ('changes_requested', 'Changes requested'), ('deprecated', 'Deprecated')], max_length=20)),
-                    ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                    ('history_date', models.DateTimeField(db_index=True)),
-                    ('history_change_reason', models.TextField(null=True)),
-                    ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                    ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('requested_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='prompts.version')),
-                ],
-                options={
-                    'verbose_name': 'historical review',
-                    'verbose_name_plural': 'historical reviews',
-                    'db_table': 'prompts_historicalreview',
-                    'ordering': ('-history_date', '-history_id'),
-                    'get_latest_by': ('history_date', 'history_id'),
-                },
-                bases=(simple_history.models.HistoricalChanges, models.Model),
-            ),
-            migrations.CreateModel(
-                name='Review',
-                fields=[
-                    ('version', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='review', serialize=False, to='prompts.version')),
-                    ('status', models.CharField(choices=[('draft', 'Draft'), ('in_review', 'In review'), ('approved', 'Approved'), ('changes_requested', 'Changes requested'), ('deprecated', 'Deprecated')], max_length=20)),
-                    ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ],
-                options={
-                    'db_table': 'prompts_review',
-                    'indexes': [models.Index(fields=['status'], name='review_status')],
-                },
-            ),
-            migrations.CreateModel(
-                name='ReviewRequest',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                    ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_requests', to='prompts.version')),
-                ],
-                options={
-                    'db_table': 'prompts_reviewrequest',
-                    'ordering': ['version', 'reviewer__username'],
-                    'indexes': [models.Index(fields=['reviewer', 'version'], name='review_request_reviewer')],
-                    'constraints': [models.UniqueConstraint(fields=('version', 'reviewer'), name='one_review_request_per_reviewer')],
-                },
-            ),
-    
+                migrations.CreateModel(
+                    name="Comment",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True,
+                                primary_key=True,
+                                serialize=False,
+                                verbose_name="ID",
+                            ),
+                        ),
+                        ("body", models.TextField()),
+                        (
+                            "verdict",
+                            models.CharField(
+                                blank=True,
+                                choices=[
+                                    ("approve", "Approve"),
+                                    ("request_changes", "Request changes"),
+                                ],
+                                max_length=20,
+                            ),
+                        ),
+                        ("line", models.PositiveIntegerField(blank=True, null=True)),
+                        ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                        ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        ("edited_at", models.DateTimeField(blank=True, null=True)),
+                        (
+                            "author",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "parent",
+                            models.ForeignKey(
+                                blank=True,
+                                null=True,
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="replies",
+                                to="reviews.comment",
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="comments",
+                                to="prompts.version",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "prompts_comment",
+                        "ordering": ["created_at", "id"],
+                    },
+                ),
+                migrations.CreateModel(
+                    name="HistoricalComment",
+                    fields=[
+                        (
+                            "id",
+                            models.BigIntegerField(
+                                auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                            ),
+                        ),
+                        ("body", models.TextField()),
+                        (
+                            "verdict",
+                            models.CharField(
+                                blank=True,
+                                choices=[
+                                    ("approve", "Approve"),
+                                    ("request_changes", "Request changes"),
+                                ],
+                                max_length=20,
+                            ),
+                        ),
+                        ("line", models.PositiveIntegerField(blank=True, null=True)),
+                        ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                        ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        ("edited_at", models.DateTimeField(blank=True, null=True)),
+                        ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                        ("history_date", models.DateTimeField(db_index=True)),
+                        ("history_change_reason", models.TextField(null=True)),
+                        (
+                            "history_type",
+                            models.CharField(
+                                choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
+                                max_length=1,
+                            ),
+                        ),
+                        (
+                            "author",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "history_user",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.SET_NULL,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "parent",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="reviews.comment",
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="prompts.version",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "verbose_name": "historical comment",
+                        "verbose_name_plural": "historical comments",
+                        "db_table": "prompts_historicalcomment",
+                        "ordering": ("-history_date", "-history_id"),
+                        "get_latest_by": ("history_date", "history_id"),
+                    },
+                    bases=(simple_history.models.HistoricalChanges, models.Model),
+                ),
+                migrations.CreateModel(
+                    name="HistoricalReview",
+                    fields=[
+                        (
+                            "status",
+                            models.CharField(
+                                choices=[
+                                    ("draft", "Draft"),
+                                    ("in_review", "In review"),
+                                    ("approved", "Approved"),
+                                    ("changes_requested", "Changes requested"),
+                                    ("deprecated", "Deprecated"),
+                                ],
+                                max_length=20,
+                            ),
+                        ),
+                        ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                        ("history_date", models.DateTimeField(db_index=True)),
+                        ("history_change_reason", models.TextField(null=True)),
+                        (
+                            "history_type",
+                            models.CharField(
+                                choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")],
+                                max_length=1,
+                            ),
+                        ),
+                        (
+                            "history_user",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.SET_NULL,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "requested_by",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                blank=True,
+                                db_constraint=False,
+                                null=True,
+                                on_delete=django.db.models.deletion.DO_NOTHING,
+                                related_name="+",
+                                to="prompts.version",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "verbose_name": "historical review",
+                        "verbose_name_plural": "historical reviews",
+                        "db_table": "prompts_historicalreview",
+                        "ordering": ("-history_date", "-history_id"),
+                        "get_latest_by": ("history_date", "history_id"),
+                    },
+                    bases=(simple_history.models.HistoricalChanges, models.Model),
+                ),
+                migrations.CreateModel(
+                    name="Review",
+                    fields=[
+                        (
+                            "version",
+                            models.OneToOneField(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                primary_key=True,
+                                related_name="review",
+                                serialize=False,
+                                to="prompts.version",
+                            ),
+                        ),
+                        (
+                            "status",
+                            models.CharField(
+                                choices=[
+                                    ("draft", "Draft"),
+                                    ("in_review", "In review"),
+                                    ("approved", "Approved"),
+                                    ("changes_requested", "Changes requested"),
+                                    ("deprecated", "Deprecated"),
+                                ],
+                                max_length=20,
+                            ),
+                        ),
+                        ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        (
+                            "requested_by",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "prompts_review",
+                        "indexes": [models.Index(fields=["status"], name="review_status")],
+                    },
+                ),
+                migrations.CreateModel(
+                    name="ReviewRequest",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True,
+                                primary_key=True,
+                                serialize=False,
+                                verbose_name="ID",
+                            ),
+                        ),
+                        ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                        (
+                            "requested_by",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "reviewer",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="review_requests",
+                                to="prompts.version",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "prompts_reviewrequest",
+                        "ordering": ["version", "reviewer__username"],
+                        "indexes": [
+                            models.Index(
+                                fields=["reviewer", "version"], name="review_request_reviewer"
+                            )
+                        ],
+                        "constraints": [
+                            models.UniqueConstraint(
+                                fields=("version", "reviewer"),
+                                name="one_review_request_per_reviewer",
+                            )
+                        ],
+                    },
+                ),
             ],
         ),
-        migrations.RunPython(own_content_types, disown_content_types),
+        content_types_follow(
+            "prompts",
+            "reviews",
+            ["review", "reviewrequest", "comment", "historicalreview", "historicalcomment"],
+        ),
     ]

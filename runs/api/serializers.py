@@ -7,8 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from runs.connections import HEADER_VALUE_CHARS, KEY_CHARS, MAX_HEADERS, MODEL_CHARS, URL_CHARS
 from runs.models import Connection, Provider, Run
-from runs.services import HEADER_VALUE_CHARS, KEY_CHARS, MAX_HEADERS, MODEL_CHARS, URL_CHARS
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 

@@ -4,32 +4,18 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-MODELS = ['usage']
-
-
-def own_content_types(apps, schema_editor):
-    """Content types (and so permissions and admin log entries) follow their models."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="serving", model=model).exists():
-            ContentType.objects.filter(app_label="prompts", model=model).update(app_label="serving")
-
-
-def disown_content_types(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    ContentType.objects.filter(app_label="serving", model__in=MODELS).update(app_label="prompts")
+from registry_site.moved_models import content_types_follow
 
 
 class Migration(migrations.Migration):
     """The models that lived in prompts until 0008 there, on the same tables."""
 
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('accounts', '0002_api_tokens'),
-        ('prompts', '0008_models_move_to_their_apps'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("accounts", "0002_api_tokens"),
+        ("prompts", "0008_models_move_to_their_apps"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -38,28 +24,78 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[],
             state_operations=[
-            migrations.CreateModel(
-                name='Usage',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('environment', models.CharField(blank=True, max_length=64)),
-                    ('kind', models.CharField(max_length=10)),
-                    ('caller', models.CharField(max_length=40)),
-                    ('day', models.DateField()),
-                    ('count', models.PositiveBigIntegerField(default=0)),
-                    ('last_seen', models.DateTimeField()),
-                    ('prompt', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage', to='prompts.prompt')),
-                    ('token', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.apitoken')),
-                    ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                    ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='prompts.version')),
-                ],
-                options={
-                    'db_table': 'prompts_usage',
-                    'constraints': [models.UniqueConstraint(fields=('prompt', 'version', 'environment', 'kind', 'caller', 'day'), name='usage_unique_bucket')],
-                },
-            ),
-    
+                migrations.CreateModel(
+                    name="Usage",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True,
+                                primary_key=True,
+                                serialize=False,
+                                verbose_name="ID",
+                            ),
+                        ),
+                        ("environment", models.CharField(blank=True, max_length=64)),
+                        ("kind", models.CharField(max_length=10)),
+                        ("caller", models.CharField(max_length=40)),
+                        ("day", models.DateField()),
+                        ("count", models.PositiveBigIntegerField(default=0)),
+                        ("last_seen", models.DateTimeField()),
+                        (
+                            "prompt",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="usage",
+                                to="prompts.prompt",
+                            ),
+                        ),
+                        (
+                            "token",
+                            models.ForeignKey(
+                                blank=True,
+                                null=True,
+                                on_delete=django.db.models.deletion.SET_NULL,
+                                related_name="+",
+                                to="accounts.apitoken",
+                            ),
+                        ),
+                        (
+                            "user",
+                            models.ForeignKey(
+                                null=True,
+                                on_delete=django.db.models.deletion.SET_NULL,
+                                related_name="+",
+                                to=settings.AUTH_USER_MODEL,
+                            ),
+                        ),
+                        (
+                            "version",
+                            models.ForeignKey(
+                                on_delete=django.db.models.deletion.CASCADE,
+                                related_name="+",
+                                to="prompts.version",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "prompts_usage",
+                        "constraints": [
+                            models.UniqueConstraint(
+                                fields=(
+                                    "prompt",
+                                    "version",
+                                    "environment",
+                                    "kind",
+                                    "caller",
+                                    "day",
+                                ),
+                                name="usage_unique_bucket",
+                            )
+                        ],
+                    },
+                ),
             ],
         ),
-        migrations.RunPython(own_content_types, disown_content_types),
+        content_types_follow("prompts", "serving", ["usage"]),
     ]
