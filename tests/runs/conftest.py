@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from runs import connections
 from runs import services as runs
 from tests.api.conftest import callers  # noqa: F401 (every kind of caller)
 from tests.runs.fakes import FakeProvider
@@ -43,7 +44,7 @@ def anthropic_fake():
 
 @pytest.fixture
 def openai_connection(people, openai_fake):
-    return runs.create_connection(
+    return connections.create_connection(
         people["alice"],
         people["support"],
         name="openai",
@@ -57,7 +58,7 @@ def openai_connection(people, openai_fake):
 
 @pytest.fixture
 def anthropic_connection(people, anthropic_fake):
-    return runs.create_connection(
+    return connections.create_connection(
         people["alice"],
         people["support"],
         name="claude",
