@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("releases.views.release")),
     path("", include("releases.views.environments")),
     path("", include("runs.views.playground")),
+    path("", include("runs.views.side_by_side")),
     path("", include("prompts.views.grants")),
 ]
 

@@ -135,3 +135,49 @@ class PlaygroundForm(forms.Form):
             "text": data["text"] if kind == "text" else None,
             "model": data["model"] or None,
         }
+
+
+class SideBySideForm(forms.Form):
+    """Two sides (a version or what is live in an environment, on a connection and a
+    model each) and the sample inputs both run on."""
+
+    samples = forms.MultipleChoiceField(
+        label="Sample inputs",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Both sides run on each; none: one run each with the defaults.",
+    )
+
+    def __init__(self, *args, sources: list, connections: list, samples: list, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for side, title in (("left", "Left"), ("right", "Right")):
+            self.fields[f"{side}_source"] = forms.ChoiceField(
+                label=f"{title}: run", required=False, choices=sources
+            )
+            self.fields[f"{side}_connection"] = forms.ChoiceField(
+                label=f"{title}: connection", choices=connections
+            )
+            self.fields[f"{side}_model"] = forms.CharField(
+                label=f"{title}: model",
+                required=False,
+                max_length=200,
+                help_text="Empty: the version's or the connection's.",
+            )
+        self.fields["samples"].choices = [(name, name) for name in samples]
+        self.order_fields(
+            [
+                f"{side}_{name}"
+                for side in ("left", "right")
+                for name in ("source", "connection", "model")
+            ]
+        )
+
+    def side(self, side: str) -> dict[str, Any]:
+        data = self.cleaned_data
+        kind, _, value = data[f"{side}_source"].partition(":")
+        return {
+            "connection": data[f"{side}_connection"],
+            "version": value if kind == "v" else None,
+            "environment": value if kind == "env" else None,
+            "model": data[f"{side}_model"] or None,
+        }

@@ -15,14 +15,22 @@ from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import can
+from prompts.forms import newlines
 from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, SampleInput, Version
+from prompts.preview import posted_texts
 from registry_site.errors import DomainError, Forbidden
 from registry_site.pages import form_error
 from releases.models import Environment
@@ -34,7 +42,9 @@ RECENT_RUNS = 20
 RECENT_VERSIONS = 50
 
 
-def _sources(prompt: Prompt) -> list[tuple[str, str]]:
+def sources(prompt: Prompt, *, unsaved: bool = True) -> list[tuple[str, str]]:
+    """What may run: the latest version, a version, what is live in an environment and,
+    on the playground, the unsaved text."""
     versions = Version.objects.filter(prompt=prompt).order_by("-number")
     environments = Environment.objects.filter(team_id=prompt.team_id).order_by("order", "slug")
     return [
@@ -44,32 +54,50 @@ def _sources(prompt: Prompt) -> list[tuple[str, str]]:
             for n in versions.values_list("number", flat=True)[:RECENT_VERSIONS]
         ],
         *[(f"env:{e.slug}", f"Live in {e.name}") for e in environments],
-        ("text:", "The text below (unsaved)"),
+        *([("text:", "The text below (unsaved)")] if unsaved else []),
     ]
 
 
+def connection_choices(prompt: Prompt) -> list[tuple[str, str]]:
+    if not crypto.is_configured():
+        return []
+    found = (
+        Connection.objects.filter(team_id=prompt.team_id)
+        .order_by("name")
+        .values_list("name", "provider")
+    )
+    return [(name, f"{name} ({provider})") for name, provider in found]
+
+
 def _form(request: HttpRequest, prompt: Prompt, data=None, initial=None) -> PlaygroundForm:
-    connections = []
-    if crypto.is_configured():
-        connections = list(
-            Connection.objects.filter(team_id=prompt.team_id)
-            .order_by("name")
-            .values_list("name", "provider")
-        )
     return PlaygroundForm(
-        data,
-        initial=initial,
-        sources=_sources(prompt),
-        connections=[(name, f"{name} ({provider})") for name, provider in connections],
+        data, initial=initial, sources=sources(prompt), connections=connection_choices(prompt)
     )
 
 
+def _values_json(values: dict) -> str:
+    return json.dumps(values, indent=2, ensure_ascii=False)
+
+
 def _initial(request: HttpRequest, prompt: Prompt) -> dict:
-    """Values from the chosen sample input, if any."""
+    """What the links of other pages pick: ``?source=v:3`` and ``?sample=name``."""
     name = request.GET.get("sample")
     sample = SampleInput.objects.filter(prompt=prompt, name=name).first() if name else None
-    values = sample.values if sample else {}
-    return {"variables": json.dumps(values, indent=2, ensure_ascii=False)}
+    initial = {"variables": _values_json(sample.values if sample else {})}
+    source = request.GET.get("source", "")
+    if source in dict(sources(prompt, unsaved=False)):
+        initial["source"] = source
+    return initial
+
+
+def _draft_initial(data: QueryDict) -> dict:
+    """The editor's unsaved text and the values typed in its preview."""
+    typed = {name: value for name, value in posted_texts(data).items() if value != ""}
+    return {
+        "source": "text:",
+        "text": newlines(data.get("template", "")),
+        "variables": _values_json(typed),
+    }
 
 
 def _page(
@@ -109,6 +137,16 @@ def playground(request: HttpRequest, team: str, slug: str) -> HttpResponse:
         except DomainError as error:
             form_error(form, error)
     return _page(request, prompt, form, run, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_POST
+def playground_draft(request: HttpRequest, team: str, slug: str) -> HttpResponse:
+    """The editor's "Run" button: the playground, filled with the unsaved text and the
+    values typed, ready to run (nothing runs until a connection is picked)."""
+    prompt = prompt_or_404(request, team, slug)
+    form = _form(request, prompt, initial=_draft_initial(request.POST))
+    return _page(request, prompt, form, None)
 
 
 def _event(name: str, data: dict) -> str:
@@ -160,6 +198,11 @@ def playground_stream(request: HttpRequest, team: str, slug: str) -> HttpRespons
 
 urlpatterns = [
     path("prompts/<str:team>/<str:slug>/playground/", playground, name="playground"),
+    path(
+        "prompts/<str:team>/<str:slug>/playground/draft/",
+        playground_draft,
+        name="playground-draft",
+    ),
     path(
         "prompts/<str:team>/<str:slug>/playground/stream/",
         playground_stream,

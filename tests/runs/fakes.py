@@ -6,6 +6,9 @@ events), record every request, and fail on demand.
 out): ok, unauthorized, unknown_model, rate_limited, server_error, hang, stall (a
 stream that stops after its first chunk), malformed, malformed_stream, cut_off,
 stream_error, redirect, slow (answers after ``delay`` seconds).
+
+With ``echo`` the answer repeats the last message sent (so two versions' outputs
+differ); ``chunk_delay`` paces a stream's pieces (a browser can watch them arrive).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class FakeProvider:
     active: int = 0  # requests being answered now
     most_at_once: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    echo: bool = False
+    chunk_delay: float = 0.01
 
     @property
     def base_url(self) -> str:
@@ -52,6 +57,14 @@ class FakeProvider:
         with self.lock:
             self.requests.append(recorded)
             return self.script.pop(0) if self.script else "ok"
+
+    def pieces_for(self, body: Any) -> list[str]:
+        """What the answer streams as: PIECES, or the last message's words when echoing."""
+        if not self.echo or not isinstance(body, dict) or not body.get("messages"):
+            return PIECES
+        content = str(body["messages"][-1].get("content", ""))
+        words = f"You said: {content}".split(" ")
+        return [word + " " for word in words[:-1]] + words[-1:]
 
     def start(self) -> FakeProvider:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -71,7 +84,7 @@ class FakeProvider:
 # ------------------------------------------------------------------ wire formats
 
 
-def _openai_message(model: str) -> dict:
+def _openai_message(model: str, pieces: list[str]) -> dict:
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -80,7 +93,7 @@ def _openai_message(model: str) -> dict:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": ANSWER},
+                "message": {"role": "assistant", "content": "".join(pieces)},
                 "finish_reason": "stop",
             }
         ],
@@ -105,9 +118,9 @@ def _openai_chunk(model: str, delta: dict, finish: str | None = None, usage=None
     return chunk
 
 
-def _openai_events(model: str) -> list[tuple[str | None, str]]:
+def _openai_events(model: str, pieces: list[str]) -> list[tuple[str | None, str]]:
     events = [(None, json.dumps(_openai_chunk(model, {"role": "assistant", "content": ""})))]
-    events += [(None, json.dumps(_openai_chunk(model, {"content": p}))) for p in PIECES]
+    events += [(None, json.dumps(_openai_chunk(model, {"content": p}))) for p in pieces]
     events.append(
         (
             None,
@@ -123,20 +136,20 @@ def _openai_events(model: str) -> list[tuple[str | None, str]]:
     return events
 
 
-def _anthropic_message(model: str) -> dict:
+def _anthropic_message(model: str, pieces: list[str]) -> dict:
     return {
         "id": "msg_fake",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": ANSWER}],
+        "content": [{"type": "text", "text": "".join(pieces)}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
         "usage": {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS},
     }
 
 
-def _anthropic_events(model: str) -> list[tuple[str | None, str]]:
+def _anthropic_events(model: str, pieces: list[str]) -> list[tuple[str | None, str]]:
     start = {
         "type": "message_start",
         "message": {
@@ -166,7 +179,7 @@ def _anthropic_events(model: str) -> list[tuple[str | None, str]]:
             "content_block_delta",
             {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
         )
-        for p in PIECES
+        for p in pieces
     ]
     events += [
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
@@ -240,12 +253,14 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 fake.active += 1
                 fake.most_at_once = max(fake.most_at_once, fake.active)
             try:
-                self.answer(behaviour, model, stream, key)
+                self.answer(behaviour, model, stream, key, fake.pieces_for(body))
             finally:
                 with fake.lock:
                     fake.active -= 1
 
-        def answer(self, behaviour: str, model: str, stream: bool, key: str) -> None:
+        def answer(
+            self, behaviour: str, model: str, stream: bool, key: str, pieces: list[str]
+        ) -> None:
             if behaviour == "hang":
                 fake.released.wait(60)
                 return
@@ -263,9 +278,11 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
             elif behaviour == "malformed":
                 self.send_raw(200, "application/json", b'{"choices": [{"message": ')
             elif stream:
-                self.send_stream(behaviour, model)
+                self.send_stream(behaviour, model, pieces)
             else:
-                message = (_openai_message if fake.kind == "openai" else _anthropic_message)(model)
+                message = (_openai_message if fake.kind == "openai" else _anthropic_message)(
+                    model, pieces
+                )
                 self.send_json(200, message, {})
 
         def send_json(self, status: int, body: dict, headers: dict) -> None:
@@ -285,8 +302,8 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def send_stream(self, behaviour: str, model: str) -> None:
-            events = (_openai_events if fake.kind == "openai" else _anthropic_events)(model)
+        def send_stream(self, behaviour: str, model: str, pieces: list[str]) -> None:
+            events = (_openai_events if fake.kind == "openai" else _anthropic_events)(model, pieces)
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Cache-Control", "no-cache")
@@ -311,7 +328,7 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
             text = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
             self.wfile.write(text.encode())
             self.wfile.flush()
-            time.sleep(0.01)
+            time.sleep(fake.chunk_delay)
 
         def log_message(self, *args):
             pass
