@@ -64,15 +64,15 @@ class DatasetList(RegistryView):
 class DatasetDetail(RegistryView):
     @extend_schema(
         tags=TAGS,
-        parameters=[OpenApiParameter("format", str, enum=["json", "csv", "jsonl"])],
+        parameters=[OpenApiParameter("rows", str, enum=["csv", "jsonl"])],
         responses={200: s.DatasetOut, **ERRORS},
-        description="The latest revision; `?format=csv` or `?format=jsonl` answers its rows "
-        "as a file.",
+        description="The latest revision; `?rows=csv` or `?rows=jsonl` answers its rows as a "
+        "file (DRF keeps `format` for itself).",
     )
     def get(self, request: Request, team: str, slug: str, name: str) -> Response | HttpResponse:
         prompt = find_prompt(request.user, team, slug)
         revision = datasets.find_dataset(request.user, prompt, name)
-        wanted = request.query_params.get("format", "json")
+        wanted = request.query_params.get("rows", "")
         if wanted == "csv":
             return _file(datasets.rows_to_csv(revision.rows), "text/csv", f"{name}.csv")
         if wanted == "jsonl":
