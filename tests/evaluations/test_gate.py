@@ -97,3 +97,20 @@ def test_a_bad_rule_is_400(as_user, people, rule):
     answer = as_user("alice").patch(ENV, {"required_evaluation": rule}, format="json")
     assert answer.status_code == 400
     assert answer.json()["error"]["details"]["field"] == "required_evaluation"
+
+
+def test_an_admin_sets_the_rule_on_the_environments_page(client, people):
+    client.force_login(people["alice"])
+    form = {
+        "name": "Staging",
+        "order": 1,
+        "required_approvals": 0,
+        "evaluation_dataset": "golden",
+        "evaluation_min_pass_rate": "0.8",
+    }
+    client.post("/teams/support/environments/staging/", form)
+
+    env = find_environment(people["support"], "staging")
+    assert env.required_evaluation == {"dataset": "golden", "min_pass_rate": 0.8}
+    page = client.get("/teams/support/environments/").content.decode()
+    assert 'value="golden"' in page
