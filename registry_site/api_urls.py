@@ -69,4 +69,5 @@ urlpatterns = [
         webhooks.Redeliver.as_view(),
     ),
     path("", include("runs.api.urls")),
+    path("", include("evaluations.api.urls")),
 ]

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     # The product's apps, in their dependency order (see README "Where things are").
     "accounts",
     "webhooks",
@@ -86,6 +88,7 @@ INSTALLED_APPS = [
     "portable",
     "audit",
     "runs",
+    "evaluations",
 ]
 
 MIDDLEWARE = [
@@ -353,4 +356,16 @@ RUNS_PER_USER = envstr("THROTTLE_RUNS_PER_USER", "30/min")
 RUNS_PER_CONNECTION = envstr("THROTTLE_RUNS_PER_CONNECTION", "120/min")
 # Side-by-side runs: at most this many calls at once per connection (in one process).
 RUNS_AT_ONCE_PER_CONNECTION = envint("RUNS_AT_ONCE_PER_CONNECTION", 4, minimum=1)
+# Background jobs (evaluations) go through Django's tasks API; the database backend needs
+# no broker. `python manage.py worker` runs them with the webhook deliveries.
+TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Evaluations: rows at once per evaluation, how long one row may take, retries of a row
+# the provider refused for the moment (429 or 5xx), the longest Retry-After honoured,
+# and how long a running evaluation may go without progress before another worker
+# takes it over.
+EVALUATION_ROWS_AT_ONCE = envint("EVALUATION_ROWS_AT_ONCE", 8, minimum=1)
+EVALUATION_ROW_TIMEOUT_SECONDS = envint("EVALUATION_ROW_TIMEOUT_SECONDS", 60, minimum=1)
+EVALUATION_RETRIES = envint("EVALUATION_RETRIES", 3, minimum=0)
+EVALUATION_MAX_RETRY_WAIT_SECONDS = envint("EVALUATION_MAX_RETRY_WAIT_SECONDS", 60, minimum=0)
+EVALUATION_LEASE_SECONDS = envint("EVALUATION_LEASE_SECONDS", 300, minimum=10)
 # Outbound address policy (registry_site/outbound.py): CIDRs let through although they

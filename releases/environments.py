@@ -12,6 +12,7 @@ holds at every step), and the default cannot be unmarked or deleted, only moved.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import Max
@@ -25,7 +26,17 @@ from releases.models import Deployment, Environment
 
 MAX_APPROVALS = 20
 MAX_ORDER = 10_000
-RULES = ("name", "order", "protected", "required_approvals", "is_default", "requires_previous")
+RULES = (
+    "name",
+    "order",
+    "protected",
+    "required_approvals",
+    "is_default",
+    "requires_previous",
+    "required_evaluation",
+)
+# A dataset's name as evaluations/datasets.py takes it.
+DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ADMINS_ONLY = "Only team admins manage environments."
 
 
@@ -89,6 +100,21 @@ def _check_flag(value: Any, field: str) -> bool:
     return value
 
 
+def check_required_evaluation(value: Any) -> dict | None:
+    """{"dataset": name, "min_pass_rate": 0 to 1}, or None: no evaluation required."""
+    if value is None:
+        return None
+    field = "required_evaluation"
+    if not isinstance(value, dict) or set(value) != {"dataset", "min_pass_rate"}:
+        raise Invalid(f"{field} is {{dataset, min_pass_rate}} or null.", {"field": field})
+    dataset, rate = value["dataset"], value["min_pass_rate"]
+    if not isinstance(dataset, str) or not DATASET_NAME.match(dataset):
+        raise Invalid(f"{field}.dataset is a dataset's name.", {"field": field})
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise Invalid(f"{field}.min_pass_rate is a number from 0 to 1.", {"field": field})
+    return {"dataset": dataset, "min_pass_rate": float(rate)}
+
+
 def _checked(changes: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(changes) - set(RULES))
     if unknown:
@@ -104,6 +130,8 @@ def _checked(changes: dict[str, Any]) -> dict[str, Any]:
             checked[field] = _check_number(value, field, MAX_ORDER)
         elif field == "required_approvals":
             checked[field] = _check_number(value, field, MAX_APPROVALS)
+        elif field == "required_evaluation":
+            checked[field] = check_required_evaluation(value)
         else:
             checked[field] = _check_flag(value, field)
     return checked

@@ -23,6 +23,9 @@ class Environment(models.Model):
     is_default = models.BooleanField(default=False)
     # A version must have been live in the environment before this one in order.
     requires_previous = models.BooleanField(default=False)
+    # {"dataset": name, "min_pass_rate": 0..1}: a version goes live here only after an
+    # evaluation of it on the latest revision of that dataset passed (evaluations/gate.py).
+    required_evaluation = models.JSONField(null=True, blank=True, default=None)
     history = HistoricalRecords(table_name="prompts_historicalenvironment")
 
     class Meta:

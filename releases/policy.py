@@ -7,12 +7,15 @@ people reading them can tell a missing role from a missing approval:
 * ``protected_environment``: a protected environment takes releases from reviewers only;
 * ``approvals_required``: the version lacks approvals from people other than its author;
 * ``previous_environment``: the version was never live in the environment before this one;
+* ``evaluation_required``: the environment requires a passing evaluation of the
+  version (asked of the checks registered with ``register_release_check``);
 * ``breaking_change`` (409): the version needs a variable the live one did not, and
   nobody confirmed that callers send it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +29,17 @@ from releases.live import live_deployment
 from releases.models import Deployment, Environment
 from reviews.models import Comment
 from reviews.services import latest_verdicts
+
+# Rules that apps above releases add to the policy at start-up (evaluations registers
+# the required evaluation): each gets (prompt, environment, version) and raises
+# Forbidden to refuse. Releases asks them without importing those apps.
+ReleaseCheck = Callable[[Prompt, Environment, Version], None]
+RELEASE_CHECKS: list[ReleaseCheck] = []
+
+
+def register_release_check(check: ReleaseCheck) -> None:
+    if check not in RELEASE_CHECKS:
+        RELEASE_CHECKS.append(check)
 
 
 class BreakingChange(Conflict):
@@ -113,6 +127,8 @@ def check_policy(
                 reason="previous_environment",
                 details={"previous": before.slug},
             )
+    for check in RELEASE_CHECKS:
+        check(prompt, environment, version)
 
 
 def _required(variables: list[dict]) -> set[str]:

@@ -22,6 +22,7 @@ REVIEW_VERDICT = "review.verdict"
 DEPLOYMENT_ACTIVATED = "deployment.activated"
 DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back"
 PROMPT_ARCHIVED = "prompt.archived"
+EVALUATION_COMPLETED = "evaluation.completed"
 EVENTS = (
     VERSION_CREATED,
     REVIEW_REQUESTED,
@@ -29,6 +30,7 @@ EVENTS = (
     DEPLOYMENT_ACTIVATED,
     DEPLOYMENT_ROLLED_BACK,
     PROMPT_ARCHIVED,
+    EVALUATION_COMPLETED,
 )
 # What each event means, in the words of the pages.
 DESCRIPTIONS = {
@@ -38,6 +40,7 @@ DESCRIPTIONS = {
     DEPLOYMENT_ACTIVATED: "A version goes live in an environment",
     DEPLOYMENT_ROLLED_BACK: "An environment is rolled back to its previous version",
     PROMPT_ARCHIVED: "A prompt is archived",
+    EVALUATION_COMPLETED: "An evaluation of a version finishes (succeeded, failed or cancelled)",
 }
 # Sent on an admin's request to one webhook, to try a receiver; nobody subscribes to it.
 PING = "ping"

@@ -31,6 +31,9 @@ class EnvironmentOut(serializers.Serializer):
     required_approvals = serializers.IntegerField()
     is_default = serializers.BooleanField()
     requires_previous = serializers.BooleanField()
+    required_evaluation = serializers.DictField(
+        allow_null=True, help_text="{dataset, min_pass_rate} or null"
+    )
 
 
 class Strict(serializers.Serializer):
@@ -60,6 +63,12 @@ class EnvironmentPatch(Strict):
     is_default = StrictBoolean(required=False, help_text="moves the default here")
     requires_previous = StrictBoolean(
         required=False, help_text="a version must have been live in the previous environment"
+    )
+    required_evaluation = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='{"dataset": name, "min_pass_rate": 0..1}: a version goes live only after '
+        "an evaluation of it on that dataset's latest revision passed; null removes it",
     )
 
 

@@ -82,6 +82,7 @@ def environment_out(env: Environment) -> dict:
         "required_approvals": env.required_approvals,
         "is_default": env.is_default,
         "requires_previous": env.requires_previous,
+        "required_evaluation": env.required_evaluation,
     }
 
 

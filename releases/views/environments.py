@@ -53,9 +53,30 @@ class EnvironmentForm(forms.Form):
         required=False,
         help_text="A version must have been live in the environment before this one.",
     )
+    evaluation_dataset = forms.CharField(
+        label="Required evaluation: dataset",
+        required=False,
+        max_length=64,
+        help_text="A version goes live only after an evaluation on this dataset passed.",
+    )
+    evaluation_min_pass_rate = forms.FloatField(
+        label="Minimum pass rate",
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text="From 0 to 1, e.g. 0.9.",
+    )
 
     def changes(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in rules.RULES}
+        found = {name: self.cleaned_data[name] for name in rules.RULES if name in self.fields}
+        dataset = self.cleaned_data["evaluation_dataset"]
+        rate = self.cleaned_data["evaluation_min_pass_rate"]
+        found["required_evaluation"] = (
+            {"dataset": dataset, "min_pass_rate": 1.0 if rate is None else rate}
+            if dataset
+            else None
+        )
+        return found
 
 
 class NewEnvironmentForm(EnvironmentForm):
@@ -93,6 +114,9 @@ def _environments(team: Team) -> list[Environment]:
 
 def _edit_form(env: Environment, data: Any = None) -> EnvironmentForm:
     initial = {name: getattr(env, name) for name in rules.RULES}
+    required = env.required_evaluation or {}
+    initial["evaluation_dataset"] = required.get("dataset", "")
+    initial["evaluation_min_pass_rate"] = required.get("min_pass_rate")
     return EnvironmentForm(data, initial=initial, auto_id=f"env-{env.slug}-%s")
 
 

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APPS = [
     "registry_site", "accounts", "webhooks", "prompts", "reviews", "releases", "serving",
-    "portable", "audit", "runs",
+    "portable", "audit", "runs", "evaluations",
 ]  # fmt: skip
 MAX_SHARE = 0.40
 MAX_MODULE_LINES = 500
