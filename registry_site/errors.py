@@ -98,4 +98,8 @@ FORBIDDEN_REASONS: list[tuple[str, str]] = [
     ("approvals_required", "the environment needs more approvals of the version"),
     ("previous_environment", "the version must be live in the previous environment first"),
     ("evaluation_required", "the environment needs a passing evaluation of exactly that version"),
+    ("tokens_scope", "managing tokens through a token needs its `tokens` scope"),
+    ("token_team", "a token manages and makes tokens of its own team only"),
+    ("token_scopes", "a token never makes or revokes a token with a scope it lacks"),
+    ("token_expiry", "a token never makes a token that outlives it"),
 ]

@@ -36,11 +36,11 @@ def data(people, prompt, billing_prompt):
         "accounts/membership",
         "prompts/prompt",
         "prompts/version",
-        "prompts/environment",
-        "prompts/deployment",
-        "prompts/comment",
-        "prompts/review",
-        "prompts/reviewrequest",
+        "releases/environment",
+        "releases/deployment",
+        "reviews/comment",
+        "reviews/review",
+        "reviews/reviewrequest",
     ],
 )
 def test_every_model_has_a_searchable_list(root, data, model):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
@@ -24,11 +25,15 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts import tokens
+from evaluations import datasets
+from evaluations import services as evaluating
 from prompts import samples, services
 from releases import environments
 from releases import services as deployments
 from releases.models import Environment
 from reviews import services as review
+from runs import connections
+from runs.models import Run
 from serving.models import Usage
 from webhooks import services as webhooks
 from webhooks.models import Attempt
@@ -89,6 +94,18 @@ PINS: list[tuple[str, str]] = [
     ("alice", "/api/v1/teams/support/webhooks"),
     ("alice", W),
     ("alice", f"{W}/deliveries"),
+    # model connections, runs, datasets and evaluations
+    ("alice", "/teams/support/connections/"),
+    ("alice", "/teams/support/connections/openai/"),
+    ("ed", "/prompts/support/ticket-classifier/playground/"),
+    ("ed", "/prompts/support/ticket-classifier/playground/compare/"),
+    ("alice", "/api/v1/teams/support/connections"),
+    ("alice", "/api/v1/teams/support/connections/openai"),
+    ("ed", f"{A}/runs"),
+    ("ed", f"{A}/datasets"),
+    ("ed", f"{A}/datasets/golden"),
+    ("ed", f"{A}/evaluations"),
+    ("ed", f"{A}/evaluations/{{evaluation}}"),
 ]
 
 # Routes that only write; each refuses a GET (checked below), so it has no page to pin.
@@ -127,6 +144,12 @@ ACTIONS: list[str] = [
     "/api/v1/teams/support/webhooks/1/rotate-secret",
     "/api/v1/teams/support/webhooks/1/ping",
     "/api/v1/teams/support/webhooks/1/deliveries/1/redeliver",
+    "/teams/support/connections/openai/key/",
+    "/teams/support/connections/openai/delete/",
+    "/prompts/support/ticket-classifier/playground/draft/",
+    "/prompts/support/ticket-classifier/playground/stream/",
+    f"{A}/run",
+    f"{A}/evaluations/1/cancel",
 ]
 
 # Routes deliberately left out, and why.
@@ -134,6 +157,8 @@ NOT_PINNED: dict[str, str] = {
     "api/schema/": "the OpenAPI document: built from code, reads no data",
     "api/docs/": "the API explorer page: static",
     "api/v1/teams/<str:team>/export": "an archive of the whole team: its size is the data",
+    "healthz": "the process answers: reads no data",
+    "readyz": "one SELECT 1, a cache write and read: reads no data",
 }
 # Whole trees left out: Django's admin and its sign-in pages are not ours to pin.
 NOT_PINNED_TREES = ("admin/", "accounts/")
@@ -160,7 +185,7 @@ def route_of(url: str) -> str:
 
 
 def test_every_url_is_pinned_or_named():
-    named = {route_of(url.format(hook=1)) for _, url in PINS}
+    named = {route_of(url.format(hook=1, evaluation=1)) for _, url in PINS}
     named |= {route_of(url) for url in ACTIONS} | set(NOT_PINNED)
     assert all_routes() - named == set(), "pin the new page, or name it in ACTIONS"
     assert named - all_routes() == set(), "a route named here no longer exists"
@@ -184,7 +209,7 @@ def env(team, slug: str) -> Environment:
 
 
 @pytest.fixture
-def world(people, prompt):
+def world(people, prompt, settings):
     """A version 2 to compare with, gina granted the one prompt, a webhook, and one
     step of everything grown."""
     ed, alice = people["ed"], people["alice"]
@@ -193,8 +218,21 @@ def world(people, prompt):
     hook = webhooks.create_webhook(
         alice, people["support"], url="https://hooks.example.com/in", events=["version.created"]
     )
+    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    # A public address that no test ever calls: nothing runs, the rows are read.
+    connections.create_connection(
+        alice, people["support"], name="openai", provider="openai",
+        base_url="https://8.8.8.8/v1", api_key="sk-pins-0000", models=["model-a"],
+    )  # fmt: skip
+    datasets.create_dataset(
+        ed, prompt, name="golden", rows=[{"variables": {"ticket_text": "t"}, "expected": "x"}],
+        checks=[{"type": "contains"}],
+    )  # fmt: skip
+    evaluation = evaluating.start_evaluation(
+        ed, prompt, dataset="golden", connection="openai", version=1, model="model-a"
+    )
     grow(people, prompt, hook, 1, 0)
-    return {"hook": hook.pk}
+    return {"hook": hook.pk, "evaluation": evaluation.pk}
 
 
 def grow(people, prompt, hook, n: int, start: int) -> None:
@@ -246,6 +284,15 @@ def grow_the_prompt(people, prompt, i: int) -> None:
     review.add_comment(ed, first, body="Because", parent=thread.pk)
     review.add_comment(ed, first, body=f"Note {i}")
     samples.save_sample(ed, prompt, f"sample {i}", {"ticket_text": f"text {i}"})
+    rows = [{"variables": {"ticket_text": f"t{i}"}, "expected": "x"}]
+    datasets.save_revision(ed, prompt, "golden", rows=rows, checks=[{"type": "contains"}])
+    evaluating.start_evaluation(
+        ed, prompt, dataset="golden", connection="openai", version=1, model="model-a"
+    )
+    Run.objects.create(
+        prompt=prompt, version=prompt.latest_version, connection_name="openai",
+        provider="openai", model="model-a", output=f"out {i}", created_by=ed,
+    )  # fmt: skip
     Usage.objects.create(
         prompt=prompt,
         version=prompt.latest_version,
@@ -266,6 +313,10 @@ def grow_the_team(people, hook, i: int) -> None:
     tokens.issue(alice, name=f"script {i}", team=support)
     tokens.issue(member, name=f"own {i}")
     environments.create_environment(alice, support, slug=f"canary-{i}")
+    connections.create_connection(
+        alice, support, name=f"extra-{i}", provider="anthropic",
+        base_url="https://8.8.4.4", api_key=f"sk-extra-{i:04d}",
+    )  # fmt: skip
     webhooks.create_webhook(
         alice, support, url=f"https://hooks.example.com/{i}", events=["version.created"]
     )
