@@ -28,6 +28,7 @@ def test_an_admin_adds_changes_and_deletes_an_environment(people, as_user):
         "required_approvals": 0,
         "is_default": False,
         "requires_previous": False,
+        "required_evaluation": None,
     }
     changed = alice.patch(
         f"{URL}/canary", {"required_approvals": 2, "requires_previous": True}, format="json"
