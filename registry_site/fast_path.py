@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, set_urlconf
 from django.utils.log import log_response
 
+from registry_site.memo import Memo
 from registry_site.middleware import holds_unstorable
 
 ATTRIBUTE = "fast_path_accepts"
@@ -49,6 +50,9 @@ class _Routes:
     def __init__(self) -> None:
         self.endings: set[str] | None = None  # None: some marked route ends in a variable
         self.loaded = False
+        # path -> its match, for the paths of marked views: resolving costs more than
+        # the rest of a warm fetch's dispatching.
+        self.matches = Memo(4096)
 
     def load(self) -> None:
         endings: set[str] = set()
@@ -69,12 +73,16 @@ class _Routes:
         path = request.path_info
         if self.endings is not None and path.rsplit("/", 1)[-1] not in self.endings:
             return None
-        try:
-            match = get_resolver().resolve(path)
-        except Resolver404:
-            return None
-        accepts = getattr(match.func, ATTRIBUTE, None)
-        if accepts is None or not accepts(request) or not _plain(request):
+        match = self.matches.get(path)
+        if match is None:
+            try:
+                match = get_resolver().resolve(path)
+            except Resolver404:
+                return None
+            if getattr(match.func, ATTRIBUTE, None) is None:
+                return None
+            self.matches.put(path, match)  # the URL conf does not change while we run
+        if not getattr(match.func, ATTRIBUTE)(request) or not _plain(request):
             return None
         request.resolver_match = match
         return match.func, match.args, match.kwargs

@@ -129,9 +129,10 @@ _JSON_MEDIA = {"*/*", "application/*", "application/json"}
 
 def _answers_json(request: HttpRequest) -> bool:
     """Whether DRF's content negotiation would pick JSON without a question: no Accept,
-    or one that names JSON or anything, without parameters; ``?format`` goes the full way."""
+    or one that names JSON or anything, without parameters. A query that may hold
+    ``format`` (DRF's media type override) goes the full way."""
     accept = request.META.get("HTTP_ACCEPT", "")
-    if "format" in request.GET or ";" in accept:
+    if "format" in request.META.get("QUERY_STRING", "") or ";" in accept:
         return False
     return all(part.strip() in _JSON_MEDIA for part in accept.split(",")) if accept else True
 
