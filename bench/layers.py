@@ -130,6 +130,7 @@ def measure(seed: dict, n: int) -> dict[str, Any]:
     django.setup()
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
+    from django.test.utils import override_settings
 
     from registry_site import wsgi
 
@@ -138,15 +139,16 @@ def measure(seed: dict, n: int) -> dict[str, Any]:
     full_stack = handler_with(list(settings.MIDDLEWARE))
     figures: dict[str, Any] = {}
     lean_app = wsgi.application
-    figures["lean path (registry_site.wsgi.application)"] = per_request_us(lean_app, environ, n)
-    figures["full stack (every middleware, DRF view)"] = per_request_us(full_stack, environ, n)
-    bare = handler_with([])
-    figures["DRF view, no middleware"] = per_request_us(bare, environ, n)
-    figures["middleware"] = middleware_costs(environ, n, list(settings.MIDDLEWARE))
-    figures["inside the DRF view"] = view_layers(bare, environ, n)
+    figures["fast path (registry_site.wsgi.application)"] = per_request_us(lean_app, environ, n)
     figures["whoami, full stack"] = per_request_us(
         full_stack, environ_of("/api/v1/whoami", seed["token"]), n
     )
+    with override_settings(ROOT_URLCONF="full_stack_urls"):  # the DRF view, as before
+        figures["full stack (every middleware, DRF view)"] = per_request_us(full_stack, environ, n)
+        bare = handler_with([])
+        figures["DRF view, no middleware"] = per_request_us(bare, environ, n)
+        figures["middleware"] = middleware_costs(environ, n, list(settings.MIDDLEWARE))
+        figures["inside the DRF view"] = view_layers(bare, environ, n)
     assert isinstance(full_stack, WSGIHandler)
     return figures
 
@@ -168,8 +170,8 @@ def view_layers(app, environ: dict, n: int) -> dict[str, float]:
     from rest_framework.views import APIView
 
     from accounts import tokens
-    from prompts.api import views as prompt_views
     from serving import services, usage
+    from serving.api import views as serving_views
 
     watch = Stopwatch()
     watch.wrap(APIView, "initialize_request", "DRF request object")
@@ -179,7 +181,7 @@ def view_layers(app, environ: dict, n: int) -> dict[str, float]:
     watch.wrap(APIView, "perform_content_negotiation", "content negotiation")
     watch.wrap(services, "resolve", "resolve service (pointer, rights check, payload)")
     watch.wrap(usage, "count", "usage counter")
-    watch.wrap(prompt_views, "_etags", "ETag comparison")
+    watch.wrap(serving_views, "validators", "ETag comparison")
     watch.wrap(APIView, "finalize_response", "finalize response (headers, renderer)")
     watch.wrap(JSONRenderer, "render", "JSON encoding")
     watch.wrap(APIView, "dispatch", "DRF dispatch in all")
