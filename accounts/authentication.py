@@ -20,20 +20,30 @@ def raw_token(request) -> str | None:
     return key.strip() if key is not None else None
 
 
+def token_user(raw: str, also=None):
+    """The user a raw token acts for, or AuthenticationFailed. ``also(user_id)``: more
+    cache keys to read with the token (see accounts.tokens.authenticate)."""
+    if not raw or len(raw) > 200 or not raw.isascii():
+        raise exceptions.AuthenticationFailed("The token is malformed.")
+    user = tokens.authenticate(raw, also)
+    if user is None:
+        raise exceptions.AuthenticationFailed("The token is unknown, revoked or expired.")
+    return user
+
+
+AUTHENTICATE_HEADER = 'Bearer realm="registry"'
+
+
 class TokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         raw = raw_token(request)
         if raw is None:
             return None
-        if not raw or len(raw) > 200 or not raw.isascii():
-            raise exceptions.AuthenticationFailed("The token is malformed.")
-        user = tokens.authenticate(raw, _prefetch_of(request))
-        if user is None:
-            raise exceptions.AuthenticationFailed("The token is unknown, revoked or expired.")
+        user = token_user(raw, _prefetch_of(request))
         return user, user.registry_token
 
     def authenticate_header(self, request) -> str:
-        return 'Bearer realm="registry"'
+        return AUTHENTICATE_HEADER
 
 
 def _prefetch_of(request):

@@ -6,6 +6,7 @@ from portable.api import views as portable
 from prompts.api import grants
 from prompts.api import views as prompts
 from reviews.api import views as reviews
+from serving.api import views as serving
 from webhooks.api import views as webhooks
 
 P = "prompts/<str:team>/<str:slug>"
@@ -50,8 +51,8 @@ urlpatterns = [
     path(f"v1/{P}/versions/<int:number>/review", reviews.VersionReview.as_view()),
     path(f"v1/{P}/versions/<int:number>/deprecate", reviews.VersionDeprecate.as_view()),
     path("v1/reviews", reviews.MyReviews.as_view()),
-    path(f"v1/{P}/resolve", prompts.Resolve.as_view()),
-    path(f"v1/{P}/render", prompts.Render.as_view()),
+    path(f"v1/{P}/resolve", serving.resolve),
+    path(f"v1/{P}/render", serving.render),
     path(f"v1/{P}/deployments", prompts.DeploymentList.as_view()),
     path(f"v1/{P}/deployments/rollback", prompts.Rollback.as_view()),
     path(f"v1/{P}/deployments/<int:deployment_id>/cancel", prompts.DeploymentCancel.as_view()),

@@ -13,6 +13,13 @@ def _bad(text: str) -> bool:
     return False
 
 
+def holds_unstorable(request) -> bool:
+    """Whether the path or the query string holds NUL or a lone surrogate."""
+    parts = [request.path] + [v for values in request.GET.lists() for v in values[1]]
+    parts += list(request.GET.keys())
+    return any(_bad(p) for p in parts)
+
+
 class RejectUnstorableInput:
     """NUL bytes (PostgreSQL refuses them) and lone surrogates in the path or query
     string are a 400 in the API's error body, not a database error later."""
@@ -21,9 +28,7 @@ class RejectUnstorableInput:
         self.get_response = get_response
 
     def __call__(self, request):
-        parts = [request.path] + [v for values in request.GET.lists() for v in values[1]]
-        parts += list(request.GET.keys())
-        if any(_bad(p) for p in parts):
+        if holds_unstorable(request):
             body = {
                 "error": {
                     "code": "invalid",

@@ -6,20 +6,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from prompts.models import Prompt, Version
+from prompts.shapes import MessageSerializer, VariableSerializer
 from registry_site.fields import SLUG, StrictChar, Text, name_of, time_of
 from releases.models import Deployment
-
-
-class VariableSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    description = serializers.CharField(allow_blank=True, required=False)
-    default = serializers.JSONField(required=False, allow_null=True)
-    required = serializers.BooleanField(required=False)
-
-
-class MessageSerializer(serializers.Serializer):
-    role = serializers.CharField()
-    content = Text()
 
 
 class VersionIn(serializers.Serializer):
@@ -47,12 +36,6 @@ class PromptPatch(serializers.Serializer):
     description = Text(required=False, max_length=10_000)
     tags = serializers.ListField(child=StrictChar(max_length=40), required=False, max_length=50)
     slug = serializers.RegexField(SLUG, required=False)
-
-
-class RenderIn(serializers.Serializer):
-    variables = serializers.DictField(required=False)
-    version = serializers.IntegerField(required=False, min_value=1, max_value=10**9)
-    environment = serializers.RegexField(SLUG, required=False)
 
 
 class DeployIn(serializers.Serializer):
@@ -125,27 +108,6 @@ class DeploymentOut(serializers.Serializer):
     actor = serializers.CharField(allow_null=True)
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
-
-
-class ResolveOut(serializers.Serializer):
-    team = serializers.CharField()
-    slug = serializers.CharField()
-    name = serializers.CharField()
-    kind = serializers.CharField()
-    version = serializers.IntegerField()
-    environment = serializers.CharField(allow_null=True)
-    template = serializers.CharField()
-    messages = MessageSerializer(many=True)
-    variables = VariableSerializer(many=True)
-    config = serializers.DictField()
-    content_hash = serializers.CharField()
-
-
-class RenderOut(serializers.Serializer):
-    rendered = serializers.CharField(required=False)
-    messages = MessageSerializer(many=True, required=False)
-    version = serializers.IntegerField()
-    environment = serializers.CharField(allow_null=True)
 
 
 def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:

@@ -15,12 +15,10 @@ from prompts.models import Version
 from prompts.search import find_prompts
 from registry_site.api import ERRORS, Pages, RegistryView, checked, paginated
 from registry_site.errors import Immutable, Invalid
-from registry_site.throttling import FetchThrottle
 from releases import environments
 from releases import services as deployments
 from releases.live import live_ids, live_versions, state_of
 from reviews import services as review
-from serving import services as resolve
 from serving import usage
 
 KNOWN_LIST_PARAMS = {"q", "tag", "team", "page", "page_size", "unused_days", "archived"}
@@ -167,76 +165,6 @@ class VersionDetail(PromptScoped):
 
     patch = put
     delete = put
-
-
-class Resolve(PromptScoped):
-    throttle_classes = [FetchThrottle]
-
-    def prefetch_keys(self, request: Request, user_id: int) -> list[str]:
-        """Read with the token (accounts.authentication): a warm resolve, one round trip."""
-        return resolve.warm_keys(
-            user_id, self.kwargs["team"], self.kwargs["slug"], request.query_params
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("environment", str),
-            OpenApiParameter("version", int),
-            OpenApiParameter("label", str, enum=["latest"]),
-        ],
-        responses={200: s.ResolveOut, 304: OpenApiResponse(description="not modified"), **ERRORS},
-    )
-    def get(self, request: Request, team: str, slug: str) -> Response:
-        params = request.query_params
-        unknown = set(params) - {"environment", "version", "label"}
-        if unknown:
-            raise Invalid(
-                f"Unknown query parameter(s): {', '.join(sorted(unknown))}.",
-                {"unknown": sorted(unknown)},
-            )
-        found = resolve.resolve(
-            request.user,
-            team,
-            slug,
-            environment=params.get("environment"),
-            version=params.get("version"),
-            label=params.get("label"),
-            known=getattr(request.user, "prefetched", None),
-        )
-        usage.count(request.user, found, "resolve")
-        etag = f'"{found.payload["content_hash"]}"'
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-        if etag in _etags(request.headers.get("If-None-Match", "")):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(found.as_dict(), headers=headers)
-
-
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
-
-
-class Render(PromptScoped):
-    throttle_classes = [FetchThrottle]
-
-    def prefetch_keys(self, request: Request, user_id: int) -> list[str]:
-        """The team's and the caller's generations, read with the token (the body, which
-        says what to render, is not parsed yet; the pointer is usually held here)."""
-        return resolve.warm_keys(user_id, self.kwargs["team"], self.kwargs["slug"], None)
-
-    @extend_schema(request=s.RenderIn, responses={200: s.RenderOut, **ERRORS})
-    def post(self, request: Request, team: str, slug: str) -> Response:
-        data = checked(s.RenderIn, request.data)
-        found = resolve.resolve(
-            request.user,
-            team,
-            slug,
-            environment=data.get("environment"),
-            version=data.get("version"),
-            known=getattr(request.user, "prefetched", None),
-        )
-        answer = resolve.render_payload(found, data.get("variables") or {})
-        usage.count(request.user, found, "render")
-        return Response(answer)
 
 
 class DeploymentList(PromptScoped):
