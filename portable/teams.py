@@ -12,7 +12,6 @@ from accounts.permissions import can
 from portable.wording import REASON
 from registry_site.errors import Invalid
 from releases import environments
-from releases.models import Environment
 
 
 def target_team(actor: Any, slug: str, data: dict | None) -> Team:
@@ -58,6 +57,7 @@ def match_environments(actor: Any, team: Team, wanted: list[dict]) -> None:
                 actor, team, slug=env["slug"], reason=REASON, **rules_of(env)
             )
     keep = {env["slug"] for env in wanted}
-    for slug, env in current.items():
-        if slug not in keep:
-            environments.delete_environment(actor, Environment.objects.get(pk=env.pk), REASON)
+    for slug in set(current) - keep:
+        # Read again: making another one the default changed this row meanwhile.
+        fresh = environments.find_environment(team, slug)
+        environments.delete_environment(actor, fresh, REASON)

@@ -25,7 +25,7 @@ from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, SampleInput, Version
 from registry_site.errors import DomainError, Forbidden
 from registry_site.pages import form_error
-from releases.models import Environment
+from releases.environments import environments_of
 from runs import crypto, services
 from runs.forms import PlaygroundForm
 from runs.models import Connection, Run
@@ -36,7 +36,7 @@ RECENT_VERSIONS = 50
 
 def _sources(prompt: Prompt) -> list[tuple[str, str]]:
     versions = Version.objects.filter(prompt=prompt).order_by("-number")
-    environments = Environment.objects.filter(team_id=prompt.team_id).order_by("order", "slug")
+    environments = environments_of(prompt.team_id)
     return [
         ("", "The latest version"),
         *[
