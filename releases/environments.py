@@ -1,7 +1,7 @@
 """A team's environments and their release rules, managed by the team's admins.
 
 The rules (order, protected, required approvals, live in the previous environment
-first) are read by ``prompts.policy``; the default environment is what ``resolve``
+first) are read by ``releases.policy``; the default environment is what ``resolve``
 answers when a caller names none, so every change drops the team's resolve cache
 once it commits.
 

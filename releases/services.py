@@ -3,7 +3,7 @@
 Which deployment is live is derived from the rows, never stored: the latest one by
 ``effective_at`` that is due and not cancelled. Writers of one prompt take turns on
 the prompt's row lock, so the release log is a clean sequence. Who may release what
-is ``prompts.policy``'s answer.
+is ``releases.policy``'s answer.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``/teams/<team>/environments/`` lists every environment with a form of its rules, a
 delete button for those nothing was deployed to, and a form to add one. Members who
 are not admins get a 403 (they read the rules on the team page), others a 404. Writes
-go through ``prompts.environments``; its refusals come back on the form that was sent,
+go through ``releases.environments``; its refusals come back on the form that was sent,
 with what was typed still in it.
 """
 
