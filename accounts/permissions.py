@@ -146,21 +146,6 @@ def can_in(
     return prompt_id is not None and prompt_perm in grants["prompts"].get(prompt_id, set())
 
 
-def role_of(user: Any, team: Team) -> str | None:
-    """The user's role in the team, from the guardian mirror (None: not a member)."""
-    if not _active(user):
-        return None
-    codenames = _team_codenames(user, team.pk)
-    for role in reversed(list(ROLE_ACTIONS)):
-        if set(team_permissions(role)) <= codenames:
-            return role
-    return None
-
-
-def _team_codenames(user: Any, team_id: int) -> set[str]:
-    return _grants(user)["teams"].get(team_id, set())
-
-
 def grant_keys(user: Any) -> list[str]:
     """The cache keys of a user's rights: a hot path reads them together with its own
     keys in one round trip and hands them to ``can_in(..., known=...)``. With the rights

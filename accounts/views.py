@@ -28,7 +28,7 @@ from accounts.models import ROLE_ORDER, ApiToken, Membership, Role, Team
 from accounts.permissions import can
 from registry_site.errors import DomainError, Forbidden, NotFound
 from registry_site.pages import form_error
-from releases.models import Environment
+from releases.environments import environments_of
 
 # ---------------------------------------------------------------- overview
 
@@ -58,7 +58,7 @@ def _render_team(
         "team": team,
         "members": members,
         "my_role": my_role,
-        "environments": list(Environment.objects.filter(team=team).order_by("order", "slug")),
+        "environments": list(environments_of(team)),
         "is_admin": is_admin,
         "roles": Role.choices,
         "add_form": (add_form or AddMemberForm()) if is_admin else None,

@@ -14,8 +14,8 @@ from accounts.models import Team
 from accounts.services import require
 from portable import fileformat as ff
 from prompts.models import Prompt, PromptAddress, Version
+from releases.environments import environments_of
 from releases.live import live_versions
-from releases.models import Environment
 
 BATCH = 200
 Tree = dict[str, bytes]
@@ -40,7 +40,7 @@ def prompt_count(team: Team) -> int:
 def _team_file(team: Team) -> bytes:
     environments = [
         {field: getattr(env, field) for field in ff.ENVIRONMENT_FIELDS}
-        for env in Environment.objects.filter(team=team).order_by("order", "slug")
+        for env in environments_of(team)
     ]
     return ff.team_text(team.name, environments).encode()
 

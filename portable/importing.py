@@ -37,18 +37,14 @@ from django.utils import timezone
 from accounts.models import SLUG_PATTERN, Team
 from portable import fileformat as ff
 from portable.teams import target_team
-from portable.wording import origin_of, span_of
+from portable.wording import REASON, origin_of, span_of
 from prompts import cache, writing
 from prompts.models import Prompt, PromptAddress, Version
-from prompts.search import search_document
 from registry_site.errors import Conflict, DomainError, Invalid
-from registry_site.history import attribute
+from releases.environments import environments_of
 from releases.live import live_versions
-from releases.models import Deployment, Environment
-from releases.services import _record
-from webhooks import events
+from releases.services import record_deployment
 
-REASON = "imported"
 # YAML values of a whole import: an export of 10,000 files holds far fewer (a version
 # file has about fifteen), and reading them costs seconds at most.
 MAX_YAML_NODES = 200_000
@@ -236,7 +232,7 @@ def _import_team(
             if tick:
                 tick()
         return
-    envs = {e.slug: e for e in Environment.objects.filter(team=team)}
+    envs = {e.slug: e for e in environments_of(team)}
     for prompt_slug, files in sorted(team_files.prompts.items()):
         report.prompts.append(_import_prompt(options, team, envs, prompt_slug, files))
         if tick:
@@ -263,7 +259,7 @@ def _decode(raw: bytes, path: str) -> str:
 @dataclass
 class _FileVersion:
     number: int
-    content: dict  # the fields of the version row, as services._version_content gives
+    content: dict  # the fields of the version row, as writing.version_content gives
     note: str
     author: str | None
     created_at: datetime | None
@@ -368,41 +364,27 @@ def _create(
         )
     if outcome.conflicts:
         return
-    prompt = Prompt(
-        team=team,
+    prompt = writing.new_prompt(
+        options.actor,
+        team,
         slug=slug,
         name=meta["name"],
         description=meta["description"],
         tags=meta["tags"],
-        author=_actor(options),
-        updated_at=options.now,
-        archived_at=options.now if meta["archived"] else None,
+        reason=REASON + origin_of([v.author for v in versions]),
+        now=options.now,
+        former_slugs=meta["former_slugs"],
+        archived=meta["archived"],
     )
-    attribute(prompt, options.actor, REASON + origin_of([v.author for v in versions])).save()
-    for address_slug in [slug, *meta["former_slugs"]]:
-        PromptAddress.objects.create(team=team, slug=address_slug, prompt=prompt)
     created = {v.number: _write_version(options, prompt, v, v.number, outcome) for v in versions}
-    # The pointer is not part of history; the creation record says it all.
-    prompt.latest_version = created[versions[-1].number]
-    prompt.search_text = search_document(prompt, prompt.latest_version)
-    prompt.skip_history_when_saving = True
-    prompt.save(update_fields=["latest_version", "search_text"])
-    del prompt.skip_history_when_saving
+    writing.set_latest(prompt, created[versions[-1].number])
     for env_slug, number in sorted(meta["environments"].items()):
         env = envs.get(env_slug)
         if env is None:
             raise Invalid(f"{team.slug} has no environment {env_slug}.")
         if number not in created:
             raise Invalid(f"{env_slug} names version {number}, which the files do not have.")
-        _record(
-            options.actor,
-            prompt,
-            env,
-            created[number],
-            kind=Deployment.Kind.DEPLOY,
-            when=None,
-            note=REASON,
-        )
+        record_deployment(options.actor, prompt, env, created[number], note=REASON)
         outcome.deployments_created[env_slug] = number
     outcome.status = "created"
 
@@ -444,12 +426,9 @@ def _add_versions(
         following += 1
     if outcome.conflicts or not added:
         return
-    prompt.latest_version = added[-1]
-    prompt.updated_at = max(prompt.updated_at, added[-1].created_at)
-    prompt.search_text = search_document(prompt, prompt.latest_version)
     origin = origin_of([v.imported_author for v in added])
-    attribute(prompt, options.actor, f"{REASON}: versions {span_of(added)}{origin}")
-    prompt.save(update_fields=["latest_version", "updated_at", "search_text"])
+    reason = f"{REASON}: versions {span_of(added)}{origin}"
+    writing.set_latest(prompt, added[-1], actor=options.actor, reason=reason)
     cache.forget_prompt_on_commit(prompt)
     outcome.status = "updated"
 
@@ -457,25 +436,18 @@ def _add_versions(
 def _write_version(
     options: _Options, prompt: Prompt, version: _FileVersion, number: int, outcome: PromptOutcome
 ) -> Version:
-    row = Version.objects.create(
-        prompt=prompt,
+    row = writing.new_version(
+        options.actor,
+        prompt,
         number=number,
-        author=_actor(options),
+        content=version.content,
         change_note=version.note,
         created_at=options.now,
         imported_author=version.author or "",
         imported_at=version.created_at or options.now,
-        **version.content,
-    )
-    events.emit(
-        events.VERSION_CREATED, team=prompt.team, actor=options.actor, prompt=prompt, version=row
     )
     outcome.versions_created.append(number)
     return row
-
-
-def _actor(options: _Options) -> Any:
-    return options.actor if getattr(options.actor, "is_authenticated", False) else None
 
 
 def _compare_meta(prompt: Prompt, meta: dict, outcome: PromptOutcome) -> None:

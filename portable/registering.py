@@ -1,4 +1,4 @@
-"""Registering prompts found in code (``prompts.scanning``): one prompt per finding,
+"""Registering prompts found in code (``portable.scanning``): one prompt per finding,
 created once. Running it again finds the prompt by its slug and leaves it alone, so
 the scan can be repeated while the code is being moved over."""
 

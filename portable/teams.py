@@ -1,6 +1,5 @@
 """The teams an import writes into: found or created, their environments matched."""
 
-
 from __future__ import annotations
 
 from typing import Any
@@ -10,11 +9,9 @@ from django.db import transaction
 from accounts import services as accounts
 from accounts.models import Team
 from accounts.permissions import can
+from portable.wording import REASON
 from registry_site.errors import Invalid
 from releases import environments
-from releases.models import Environment
-
-REASON = "imported"
 
 
 def target_team(actor: Any, slug: str, data: dict | None) -> Team:
@@ -39,7 +36,7 @@ def rules_of(env: dict) -> dict:
 
 
 def add_missing_environments(actor: Any, team: Team, wanted: list[dict]) -> None:
-    existing = set(Environment.objects.filter(team=team).values_list("slug", flat=True))
+    existing = {env.slug for env in environments.environments_of(team)}
     for env in wanted:
         if env["slug"] not in existing:
             rules = {**rules_of(env), "is_default": False}  # the team's default stays
@@ -49,7 +46,7 @@ def add_missing_environments(actor: Any, team: Team, wanted: list[dict]) -> None
 def match_environments(actor: Any, team: Team, wanted: list[dict]) -> None:
     """A team the import just created gets exactly the environments of the files.
     The default one goes first, so the team has a default at every step."""
-    current = {e.slug: e for e in Environment.objects.filter(team=team)}
+    current = {e.slug: e for e in environments.environments_of(team)}
     for env in sorted(wanted, key=lambda e: not e.get("is_default", False)):
         if env["slug"] in current:
             environments.update_environment(
@@ -60,6 +57,7 @@ def match_environments(actor: Any, team: Team, wanted: list[dict]) -> None:
                 actor, team, slug=env["slug"], reason=REASON, **rules_of(env)
             )
     keep = {env["slug"] for env in wanted}
-    for slug, env in current.items():
-        if slug not in keep:
-            environments.delete_environment(actor, Environment.objects.get(pk=env.pk), REASON)
+    for slug in set(current) - keep:
+        # Read again: making another one the default changed this row meanwhile.
+        fresh = environments.find_environment(team, slug)
+        environments.delete_environment(actor, fresh, REASON)

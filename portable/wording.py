@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prompts.models import Version
 
+# The change reason of everything an import writes (teams, environments, prompts,
+# versions, deployments), so the history tells imported rows from edited ones.
+REASON = "imported"
+
 
 def span_of(versions: list[Version]) -> str:
     first, last = versions[0].number, versions[-1].number

@@ -4,7 +4,7 @@ They parse what a browser sends (text, comma-separated tags, JSON in a textarea,
 rows of chat messages and variables) into the shapes the services take. The rules
 themselves (slugs, tags, template checks, variable names, sizes) live in
 ``prompts.services``, ``prompts.samples`` and ``prompts.templating``; their errors
-come back onto these forms through ``views.common.form_error``.
+come back onto these forms through ``registry_site.pages.form_error``.
 """
 
 from __future__ import annotations

@@ -111,18 +111,12 @@ _TITLES = {
 
 def _describe(error: DomainError, title: str | None = None) -> dict:
     details = error.details
-    index = details.get("message_index")
-    line = details.get("line")
-    # The title says where; the text need not repeat it.
-    message = error.message
-    if isinstance(index, int):
-        message = message.removeprefix(f"messages[{index}]: ")
-    if line:
-        message = message.removeprefix(f"Line {line}: ")
+    index = details.get("index") if details.get("field") == "messages" else None
     return {
         "title": title or _TITLES.get(error.code, "Cannot preview"),
         "code": error.code,
-        "message": message,
+        # The title says where; the text need not repeat it.
+        "message": templating.reason_of(error),
         "line": details.get("line"),
         "message_number": index + 1 if isinstance(index, int) else None,
     }

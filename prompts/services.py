@@ -111,33 +111,20 @@ def create_prompt(
         if PromptAddress.objects.filter(team=team, slug=slug).exists():
             raise Conflict(f"{team.slug}/{slug} is taken.", {"field": "slug"})
         now = timezone.now()
-        prompt = Prompt(
-            team=team,
+        prompt = writing.new_prompt(
+            actor,
+            team,
             slug=slug,
             name=name,
             description=description,
             tags=tags,
-            author=actor,
-            updated_at=now,
+            reason=change_note or "created with version 1",
+            now=now,
         )
-        attribute(prompt, actor, change_note or "created with version 1").save()
-        # The unique (team, slug) index turns a racing duplicate into a conflict.
-        PromptAddress.objects.create(team=team, slug=slug, prompt=prompt)
-        version = Version.objects.create(
-            prompt=prompt,
-            number=1,
-            author=actor,
-            change_note=change_note,
-            created_at=now,
-            **content,
+        version = writing.new_version(
+            actor, prompt, number=1, content=content, change_note=change_note, created_at=now
         )
-        # The pointer is not part of history; the creation record already says it all.
-        prompt.latest_version = version
-        prompt.search_text = search_document(prompt, version)
-        prompt.skip_history_when_saving = True
-        prompt.save(update_fields=["latest_version", "search_text"])
-        del prompt.skip_history_when_saving
-        events.emit(events.VERSION_CREATED, team=team, actor=actor, prompt=prompt, version=version)
+        writing.set_latest(prompt, version)
         _deploy_new(actor, prompt, version, deploy_to, force)
         return prompt
 
@@ -170,20 +157,15 @@ def add_version(
     def write() -> Version:
         locked = writing.lock(prompt)
         latest = locked.latest_version
-        version = Version.objects.create(
-            prompt=locked,
+        version = writing.new_version(
+            actor,
+            locked,
             number=(latest.number if latest else 0) + 1,
-            author=actor,
+            content=content,
             change_note=change_note,
-            **content,
         )
-        locked.latest_version = version
-        locked.updated_at = version.created_at
-        locked.search_text = search_document(locked, version)
-        attribute(locked, actor, change_note or f"version {version.number} added")
-        locked.save(update_fields=["latest_version", "updated_at", "search_text"])
-        events.emit(
-            events.VERSION_CREATED, team=locked.team, actor=actor, prompt=locked, version=version
+        writing.set_latest(
+            locked, version, actor=actor, reason=change_note or f"version {version.number} added"
         )
         _deploy_new(actor, locked, version, deploy_to, force)
         return version

@@ -1,8 +1,10 @@
 """What every writer of prompts and versions shares, one layer below the services.
 
-Input checks, a version's content and hash, and taking turns on a prompt (a row
-lock and a short retry under contention). The services of prompts, reviews,
-releases and portable all write through these, so a rule is checked one way.
+Input checks, a version's content and hash, the rows of a prompt, its addresses and
+its versions, and taking turns on a prompt (a row lock and a short retry under
+contention). The services of prompts, reviews, releases and the importer all write
+through these, so a rule is checked one way and a row is written one way. Nothing
+here asks who may: the callers have.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from accounts.models import SLUG_PATTERN
 from prompts import templating
-from prompts.models import Prompt, Version
+from prompts.models import Prompt, PromptAddress, Version
+from prompts.search import search_document
 from registry_site.errors import Conflict, Invalid
+from registry_site.history import attribute
+from webhooks import events
 
 T = TypeVar("T")
 
@@ -129,6 +135,91 @@ def version_content(template: Any, messages: Any, variables: Any, config: Any) -
         "config": config,
         "content_hash": content_hash(kind, template, messages, merged, config),
     }
+
+
+# ---------------------------------------------------------------- rows
+
+
+def author_of(actor: Any) -> Any:
+    """The user a row names as its author: nobody for a command run without one."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def new_prompt(
+    actor: Any,
+    team: Any,
+    *,
+    slug: str,
+    name: str,
+    description: str,
+    tags: list[str],
+    reason: str,
+    now: datetime,
+    former_slugs: Iterable[str] = (),
+    archived: bool = False,
+) -> Prompt:
+    """A prompt row, recorded in history with ``reason``, and its addresses: its slug
+    and any former ones. The unique (team, slug) index turns a racing duplicate into
+    an IntegrityError."""
+    prompt = Prompt(
+        team=team,
+        slug=slug,
+        name=name,
+        description=description,
+        tags=tags,
+        author=author_of(actor),
+        updated_at=now,
+        archived_at=now if archived else None,
+    )
+    attribute(prompt, actor, reason).save()
+    for address in [slug, *former_slugs]:
+        PromptAddress.objects.create(team=team, slug=address, prompt=prompt)
+    return prompt
+
+
+def new_version(
+    actor: Any,
+    prompt: Prompt,
+    *,
+    number: int,
+    content: dict,
+    change_note: str,
+    created_at: datetime | None = None,
+    imported_author: str = "",
+    imported_at: datetime | None = None,
+) -> Version:
+    """A version row (``content`` as ``version_content`` gives it), announced to
+    webhooks. An imported version keeps whom and when its files name as provenance."""
+    version = Version.objects.create(
+        prompt=prompt,
+        number=number,
+        author=author_of(actor),
+        change_note=change_note,
+        imported_author=imported_author,
+        imported_at=imported_at,
+        **({"created_at": created_at} if created_at else {}),
+        **content,
+    )
+    events.emit(
+        events.VERSION_CREATED, team=prompt.team, actor=actor, prompt=prompt, version=version
+    )
+    return version
+
+
+def set_latest(prompt: Prompt, version: Version, *, actor: Any = None, reason: str = "") -> None:
+    """Point the prompt at its newest version and rewrite its search text. With a
+    ``reason`` the change is recorded in history; without, it is not: for a prompt
+    just created, its creation record says it all."""
+    prompt.latest_version = version
+    prompt.search_text = search_document(prompt, version)
+    if not reason:
+        prompt.skip_history_when_saving = True
+        prompt.save(update_fields=["latest_version", "search_text"])
+        del prompt.skip_history_when_saving
+        return
+    prompt.updated_at = max(prompt.updated_at, version.created_at)
+    attribute(prompt, actor, reason)
+    prompt.save(update_fields=["latest_version", "updated_at", "search_text"])
 
 
 # ---------------------------------------------------------------- taking turns

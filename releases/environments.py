@@ -1,7 +1,7 @@
 """A team's environments and their release rules, managed by the team's admins.
 
 The rules (order, protected, required approvals, live in the previous environment
-first) are read by ``prompts.policy``; the default environment is what ``resolve``
+first) are read by ``releases.policy``; the default environment is what ``resolve``
 answers when a caller names none, so every change drops the team's resolve cache
 once it commits.
 
@@ -13,9 +13,10 @@ holds at every step), and the default cannot be unmarked or deleted, only moved.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from accounts.models import Team
 from accounts.services import require
@@ -80,9 +81,22 @@ def find_environment(team: Team, slug: str | None) -> Environment:
     return env
 
 
-def environments_of(team: Team):
-    """The team's environments in release order: what every list of them shows."""
+def environments_of(team: Team | int) -> QuerySet[Environment]:
+    """The team's (a team or its id) environments in release order: what every list
+    of them shows."""
     return Environment.objects.filter(team=team).order_by("order", "slug")
+
+
+def environments_in_use(team: Team) -> list[Environment]:
+    """The team's environments in release order, each marked ``used`` when anything
+    was ever deployed to it (what may be deleted without a trace)."""
+    used = Deployment.objects.filter(environment=OuterRef("pk"))
+    return list(environments_of(team).annotate(used=Exists(used)))
+
+
+def environments_of_teams(team_ids: Iterable[int]) -> QuerySet[Environment]:
+    """The environments of several teams, each team's in release order."""
+    return Environment.objects.filter(team_id__in=team_ids).order_by("order", "slug")
 
 
 # ---------------------------------------------------------------- input checks

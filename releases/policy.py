@@ -27,8 +27,7 @@ from prompts.models import Prompt, Version
 from registry_site.errors import Conflict, Forbidden
 from releases.live import live_deployment
 from releases.models import Deployment, Environment
-from reviews.models import Comment
-from reviews.services import latest_verdicts
+from reviews.services import approvals_of
 
 # Rules that apps above releases add to the policy at start-up (evaluations registers
 # the required evaluation): each gets (prompt, environment, version) and raises
@@ -55,8 +54,7 @@ class BreakingChange(Conflict):
 def approvals(version: Version) -> int:
     """Reviewers whose latest verdict on the version is approve; the author's own
     verdicts never count."""
-    latest = latest_verdicts(version)
-    return sum(1 for verdict in latest.values() if verdict == Comment.Verdict.APPROVE)
+    return approvals_of([version])[version.pk]
 
 
 def may_release_to(actor: Any, prompt: Prompt, environment: Environment) -> bool:

@@ -3,7 +3,7 @@
 Which deployment is live is derived from the rows, never stored: the latest one by
 ``effective_at`` that is due and not cancelled. Writers of one prompt take turns on
 the prompt's row lock, so the release log is a clean sequence. Who may release what
-is ``prompts.policy``'s answer.
+is ``releases.policy``'s answer.
 """
 
 from __future__ import annotations
@@ -30,16 +30,19 @@ ROLLBACK_DEPTH = 50
 ACTIVATE_BATCH = 200
 
 
-def _record(
+def record_deployment(
     actor: Any,
     prompt: Prompt,
     environment: Environment,
     version: Version,
     *,
-    kind: str,
-    when: datetime | None,
-    note: str,
+    kind: str = Deployment.Kind.DEPLOY,
+    when: datetime | None = None,
+    note: str = "",
 ) -> Deployment:
+    """The one writer of deployment rows: live now (and announced), or planned for
+    ``when``. It asks nothing: ``deploy`` and ``rollback`` have checked the policy
+    under the prompt's lock; the importer restores what its files say was live."""
     now = timezone.now()
     planned = when is not None and when > now
     deployment = Deployment(
@@ -112,10 +115,10 @@ def deploy(
         locked = writing.lock(prompt)
         if not force:
             # Under the lock: the version it replaces is the one live when it goes live
-            # (a time already past means now, as for _record).
+            # (a time already past means now, as for record_deployment).
             now = timezone.now()
             check_breaking(locked, environment, version, when if when and when > now else now)
-        return _record(
+        return record_deployment(
             actor, locked, environment, version, kind=Deployment.Kind.DEPLOY, when=when, note=note
         )
 
@@ -153,7 +156,7 @@ def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "
                 f"No earlier version was live in {environment.slug}.", {"reason": "no_previous"}
             )
         check_policy(actor, locked, environment, previous, rollback=True)
-        return _record(
+        return record_deployment(
             actor,
             locked,
             environment,

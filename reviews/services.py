@@ -56,18 +56,10 @@ def threads(version: Version) -> list[Comment]:
     )
 
 
-def status_after_verdicts(version: Version) -> str:
+def _status(version: Version, current: str) -> str:
     """The status the version's verdicts give it: changes_requested if any reviewer's latest
     verdict asks for changes, else approved if at least one approves. The author's own
     verdicts never count. Without verdicts, and once deprecated, the status stays."""
-    current = (
-        Review.objects.filter(version=version).values_list("status", flat=True).first()
-        or ReviewStatus.DRAFT
-    )
-    return _status(version, current)
-
-
-def _status(version: Version, current: str) -> str:
     if current == ReviewStatus.DEPRECATED:
         return current
     latest = set(latest_verdicts(version).values())
@@ -78,19 +70,30 @@ def _status(version: Version, current: str) -> str:
     return current
 
 
+def _latest_verdicts(versions: Iterable[Version]) -> dict[tuple[int, int], tuple[str, datetime]]:
+    """{(version id, reviewer id): (their latest verdict, when)}, the author's own left
+    out: the one place that decides which verdict counts, in one query."""
+    authors = {version.pk: version.author_id for version in versions}
+    if not authors:
+        return {}
+    latest: dict[tuple[int, int], tuple[str, datetime]] = {}
+    verdicts = (
+        Comment.objects.filter(version_id__in=authors)
+        .exclude(verdict="")
+        .order_by("created_at", "id")
+        .values_list("version_id", "author_id", "verdict", "created_at")
+    )
+    for version_id, author_id, verdict, at in verdicts:
+        if author_id != authors[version_id]:
+            latest[(version_id, author_id)] = (verdict, at)
+    return latest
+
+
 def latest_verdicts(version: Version) -> dict[int, str]:
     """{reviewer id: their latest verdict}, the author's own left out."""
-    latest: dict[int, str] = {}
-    verdicts = (
-        Comment.objects.filter(version=version)
-        .exclude(verdict="")
-        .exclude(author_id=version.author_id)
-        .order_by("created_at", "id")
-        .values_list("author_id", "verdict")
-    )
-    for author_id, verdict in verdicts:
-        latest[author_id] = verdict
-    return latest
+    return {
+        reviewer: verdict for (_, reviewer), (verdict, _) in _latest_verdicts([version]).items()
+    }
 
 
 def find_comment(version: Version, comment_id: Any) -> Comment:
@@ -141,16 +144,7 @@ def review_state(version: Version) -> ReviewState:
     three queries."""
     review = Review.objects.filter(version=version).select_related("requested_by").first()
     requests = ReviewRequest.objects.filter(version=version).select_related("reviewer")
-    latest: dict[int, tuple[str, datetime]] = {}
-    verdicts = (
-        Comment.objects.filter(version=version)
-        .exclude(verdict="")
-        .exclude(author_id=version.author_id)
-        .order_by("created_at", "id")
-        .values_list("author_id", "verdict", "created_at")
-    )
-    for author_id, verdict, at in verdicts:
-        latest[author_id] = (verdict, at)
+    latest = {reviewer: state for (_, reviewer), state in _latest_verdicts([version]).items()}
     reviewers = []
     for request in requests.order_by("reviewer__username"):
         verdict, at = latest.get(request.reviewer_id, (None, None))
@@ -167,21 +161,9 @@ def review_state(version: Version) -> ReviewState:
 def approvals_of(versions: Iterable[Version]) -> dict[int, int]:
     """{version id: approvals} for many versions in one query (as releases.policy.approvals
     counts them: reviewers whose latest verdict approves, the author left out)."""
-    authors = {version.pk: version.author_id for version in versions}
-    counts = dict.fromkeys(authors, 0)
-    if not authors:
-        return counts
-    latest: dict[tuple[int, int], str] = {}
-    verdicts = (
-        Comment.objects.filter(version_id__in=authors)
-        .exclude(verdict="")
-        .order_by("created_at", "id")
-        .values_list("version_id", "author_id", "verdict")
-    )
-    for version_id, author_id, verdict in verdicts:
-        if author_id != authors[version_id]:
-            latest[(version_id, author_id)] = verdict
-    for (version_id, _), verdict in latest.items():
+    versions = list(versions)
+    counts = dict.fromkeys((version.pk for version in versions), 0)
+    for (version_id, _), (verdict, _) in _latest_verdicts(versions).items():
         counts[version_id] += verdict == Comment.Verdict.APPROVE
     return counts
 

@@ -15,7 +15,6 @@ from accounts.models import ApiToken, Membership, Team
 from accounts.permissions import visible
 from accounts.services import find_team
 from registry_site.api import ERRORS, RegistryView, checked
-from registry_site.errors import NotFound
 from releases import environments
 from releases.models import Environment
 
@@ -88,9 +87,7 @@ def environment_out(env: Environment) -> dict:
 
 def _environment(user: Any, team: str, slug: str) -> Environment:
     found = find_team(user, team)
-    env = Environment.objects.filter(team=found, slug=slug).first()
-    if env is None:
-        raise NotFound(f"No environment {slug} in {found.slug}.", code="environment_not_found")
+    env = environments.find_environment(found, slug or "-")
     env.team = found
     return env
 
@@ -99,7 +96,7 @@ class EnvironmentList(RegistryView):
     @extend_schema(responses={200: s.EnvironmentOut(many=True), **ERRORS})
     def get(self, request: Request, team: str) -> Response:
         found = find_team(request.user, team)
-        envs = Environment.objects.filter(team=found).order_by("order", "slug")
+        envs = environments.environments_of(found)
         return Response([environment_out(e) for e in envs])
 
     @extend_schema(

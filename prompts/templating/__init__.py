@@ -29,6 +29,7 @@ from prompts.templating.errors import (
     RenderLimit,
     TemplateSyntaxProblem,
     TemplateUnsafe,
+    reason_of,
 )
 from prompts.templating.errors import _NotRendering as _NotRendering
 from prompts.templating.limits import _run as _run
@@ -49,6 +50,7 @@ __all__ = [
     "check",
     "check_messages",
     "merge_variables",
+    "reason_of",
     "render_messages",
     "render_text",
     "resolve_values",

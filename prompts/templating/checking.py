@@ -11,7 +11,7 @@ from jinja2 import TemplateSyntaxError
 from jinja2.environment import Template
 
 from prompts.templating.environment import ENVIRONMENT
-from prompts.templating.errors import _ERROR_TEXT, _syntax_problem, _with_index
+from prompts.templating.errors import _ERROR_TEXT, _syntax_problem, _with_index, at_message
 from prompts.templating.limits import _TEMPLATE_FILENAME
 from prompts.templating.safety import _check_safety
 from prompts.templating.variables import _variables
@@ -70,8 +70,8 @@ def check(source: str) -> list[str]:
 
 
 def _check_message_shape(index: int, message: object) -> None:
-    def refuse(text: str, field: str) -> Invalid:
-        return Invalid(f"messages[{index}]: {text}", {"message_index": index, "field": field})
+    def refuse(text: str, key: str) -> Invalid:
+        return Invalid(f"messages[{index}]: {text}", {**at_message(index), "key": key})
 
     if not isinstance(message, dict):
         raise refuse("each message must be an object with a role and a content.", "message")
@@ -105,7 +105,7 @@ def check_messages(messages: object) -> list[str]:
         if total > limit:
             raise Invalid(
                 f"messages[{index}]: the messages together exceed the limit of {limit} characters.",
-                {"limit": limit, "message_index": index},
+                {"limit": limit, **at_message(index)},
             )
         try:
             variables.update(dict.fromkeys(_checked(message["content"]).variables))

@@ -35,8 +35,10 @@ def _variables(ast: nodes.Template) -> list[str]:
 
 
 def _check_declared(index: int, item: object, seen: set[str]) -> dict[str, Any]:
-    def refuse(text: str, field: str) -> Invalid:
-        return Invalid(f"variables[{index}]: {text}", {"index": index, "field": field})
+    def refuse(text: str, key: str) -> Invalid:
+        return Invalid(
+            f"variables[{index}]: {text}", {"field": "variables", "index": index, "key": key}
+        )
 
     if not isinstance(item, dict):
         raise refuse("each variable must be an object with at least a name.", "variable")

@@ -8,13 +8,11 @@ same number of queries whatever the number of prompts, versions and deployments.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,14 +21,15 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
-from django.utils.functional import cached_property
 
 from accounts.models import Membership, Team
 from accounts.permissions import can, visible
+from prompts.listing import prompt_page, without_bodies
 from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, Version
 from prompts.search import MAX_QUERY, find_prompts
 from releases import panel as release
+from releases.environments import environments_of, environments_of_teams
 from releases.live import live_ids, live_versions
 from releases.models import Deployment, Environment
 from reviews import my_reviews
@@ -40,33 +39,28 @@ from serving import usage
 RECENT = 10
 PER_PAGE = 25
 VERSIONS_PER_PAGE = 50
-# A version's heavy columns, which no list on these pages shows.
-VERSION_BODY = ("template", "messages", "config", "variables")
 SORTS: dict[str, tuple[str, ...]] = {
     "name": ("name", "team_id", "slug"),  # served by the index prompt_by_name
     "-updated": ("-updated_at", "-id"),
 }
 SORT_LABELS = {"name": "Name", "-updated": "Last change"}
-# A list the database expects to hold more prompts than this shows the estimate
-# ("about 61,000"); counting exactly would read every match again.
-ESTIMATE_ABOVE = 5_000
 
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _without_bodies(queryset: QuerySet, prefix: str) -> QuerySet:
-    return queryset.defer(*(f"{prefix}{column}" for column in VERSION_BODY))
+def _page_number(number: str | None) -> int:
+    """Page 1 for a missing, malformed or too small number."""
+    try:
+        return max(int(number or 1), 1)
+    except (TypeError, ValueError):  # not a number, or one of thousands of digits
+        return 1
 
 
 def _page(paginator: Paginator, number: str | None) -> Page:
-    """The asked page: page 1 for a missing, malformed or too small number, a 404 past the end."""
+    """The asked page (see ``_page_number``), a 404 past the end."""
     try:
-        wanted = max(int(number or 1), 1)
-    except (TypeError, ValueError):  # not a number, or one of thousands of digits
-        wanted = 1
-    try:
-        return paginator.page(wanted)
+        return paginator.page(_page_number(number))
     except EmptyPage:
         raise Http404("No such page.") from None
 
@@ -88,10 +82,10 @@ class LiveIn:
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     memberships = Membership.objects.filter(user=user).select_related("team").order_by("team__name")
-    changed = _without_bodies(
+    changed = without_bodies(
         find_prompts(user).select_related("latest_version__author"), "latest_version__"
     ).order_by("-updated_at", "-id")[:RECENT]
-    released = _without_bodies(
+    released = without_bodies(
         visible(
             user,
             Deployment.objects.filter(
@@ -104,7 +98,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "version__",
     ).order_by("-effective_at", "-id")[:RECENT]
     # The rule of what waits for whom lives in reviews.my_reviews ("My reviews" page).
-    waiting = _without_bodies(
+    waiting = without_bodies(
         Review.objects.filter(version__in=my_reviews.waiting_for(user)).select_related(
             "version__prompt__team", "version__author", "requested_by"
         ),
@@ -140,7 +134,7 @@ def _rows(prompts: list[Prompt]) -> list[dict[str, Any]]:
     environments: dict[int, list[Environment]] = {}
     teams = {p.team_id for p in prompts}
     if teams:
-        for env in Environment.objects.filter(team_id__in=teams).order_by("order", "slug"):
+        for env in environments_of_teams(teams):
             environments.setdefault(env.team_id, []).append(env)
     return [
         {
@@ -164,66 +158,11 @@ def _order(sort: str, *, searched: bool) -> tuple:
     return SORTS[sort]
 
 
-class ListPaginator(Paginator):
-    """Counts exactly, unless PostgreSQL's planner expects more than ESTIMATE_ABOVE
-    rows: then its estimate is the count (``estimated``), which costs a plan, not a
-    second pass over tens of thousands of matches. An estimated list's pages are read
-    as asked (past its real end: no rows), and ``settle`` corrects the count from what
-    a page held."""
-
-    estimated = False
-
-    @cached_property
-    def count(self) -> int:
-        if connection.vendor == "postgresql":
-            plan = self.object_list.explain(format="json")  # "": nothing can match
-            expected = int(json.loads(plan)[0]["Plan"]["Plan Rows"]) if plan else 0
-            if expected > ESTIMATE_ABOVE:
-                self.estimated = True
-                return int(float(f"{expected:.2g}"))  # as precise as an estimate is
-        return super().count
-
-    def page(self, number: Any) -> Page:
-        if self.count and self.estimated:
-            bottom = (number - 1) * self.per_page
-            return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
-        return super().page(number)
-
-    def settle(self, page: Page) -> None:
-        if not self.estimated:
-            return
-        shown = len(page.object_list)
-        if shown < self.per_page:  # the last page: the count is known exactly now
-            self.count = (page.number - 1) * self.per_page + shown
-            self.estimated = False
-        elif self.count <= page.number * self.per_page:  # fell short: there may be more
-            self.count = page.number * self.per_page + 1
-        else:
-            return
-        self.__dict__.pop("num_pages", None)
-
-
 def _page_of(prompts: QuerySet, number: str | None) -> Page:
-    """A page of the list: its ids first, then their rows with what the page shows.
-
-    Reading the ids alone puts the LIMIT right over the sort, so a sorted search keeps
-    the best 25 of its matches in memory; with the joins in between, PostgreSQL sorted
-    every match's whole row (60,000 rows, spilled to disk, at 100,000 prompts)."""
-    paginator = ListPaginator(prompts.values_list("pk", flat=True), PER_PAGE)
-    page = _page(paginator, number)
-    ids = list(page.object_list)
-    if not ids and page.number > 1:  # past the end of an estimated count
-        raise Http404("No such page.")
-    page.object_list = ids
-    paginator.settle(page)
-    # The ids passed every filter; reading their rows by key alone skips the search
-    # document, which the filter would otherwise read and parse again for each row.
-    rows = _without_bodies(
-        Prompt.objects.select_related("team", "latest_version__author").defer("search_text"),
-        "latest_version__",
-    ).in_bulk(ids)
-    page.object_list = [rows[pk] for pk in ids if pk in rows]
-    return page
+    try:
+        return prompt_page(prompts, _page_number(number), PER_PAGE)
+    except EmptyPage:
+        raise Http404("No such page.") from None
 
 
 @login_required
@@ -274,13 +213,10 @@ def _environments(prompt: Prompt) -> list[LiveIn]:
     """Every environment of the prompt's team with its live deployment and the planned
     ones: three queries whatever the length of the release log."""
     now = timezone.now()
-    environments = [
-        LiveIn(env)
-        for env in Environment.objects.filter(team_id=prompt.team_id).order_by("order", "slug")
-    ]
+    environments = [LiveIn(env) for env in environments_of(prompt.team_id)]
     by_id = {item.environment.pk: item for item in environments}
     live = live_ids(prompt, now)
-    rows = _without_bodies(
+    rows = without_bodies(
         Deployment.objects.filter(
             Q(pk__in=live) | Q(prompt=prompt, cancelled_at__isnull=True, effective_at__gt=now)
         ).select_related("version", "actor"),
@@ -334,7 +270,7 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
     prompt = prompt_or_404(request, team, slug)
     if prompt.slug != slug:  # a former address: show the prompt where it lives now
         return redirect("prompt", team=prompt.team.slug, slug=prompt.slug)
-    versions = _without_bodies(
+    versions = without_bodies(
         Version.objects.filter(prompt=prompt).select_related("author", "review"), ""
     ).order_by("-number")
     page = _page(Paginator(versions, VERSIONS_PER_PAGE), request.GET.get("versions_page"))

@@ -174,17 +174,16 @@ def _attach(editor: Editor, draft: Draft, error: DomainError) -> None:
     field of the prompt or the version, or the top of the form."""
     details = error.details
     where = details.get("field")
-    index = details.get("message_index")
-    if isinstance(index, int) and 0 <= index < len(draft.message_forms):
+    index = details.get("index")
+    key = details.get("key")  # the field of a message or variable row
+    if where == "messages" and isinstance(index, int) and 0 <= index < len(draft.message_forms):
         row = draft.message_forms[index]
-        row.add_error(where if where in ("role", "content") else "content", error.message)
+        row.add_error(key if key in ("role", "content") else "content", error.message)
         editor.version.add_error(None, f"Message {index + 1}: {error.message}")
         return
-    index = details.get("index")
-    if isinstance(index, int) and error.message.startswith("variables["):
+    if where == "variables" and isinstance(index, int):
         if 0 <= index < len(draft.variable_forms):
-            row_field = _VARIABLE_FIELDS.get(where)
-            draft.variable_forms[index].add_error(row_field, error.message)
+            draft.variable_forms[index].add_error(_VARIABLE_FIELDS.get(key), error.message)
         editor.version.add_error(None, f"Declared variables: {error.message}")
         return
     if error.code == "breaking_change":

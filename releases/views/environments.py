@@ -3,7 +3,7 @@
 ``/teams/<team>/environments/`` lists every environment with a form of its rules, a
 delete button for those nothing was deployed to, and a form to add one. Members who
 are not admins get a 403 (they read the rules on the team page), others a 404. Writes
-go through ``prompts.environments``; its refusals come back on the form that was sent,
+go through ``releases.environments``; its refusals come back on the form that was sent,
 with what was typed still in it.
 """
 
@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -24,10 +23,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.lookups import team_or_404
 from accounts.models import Team
 from accounts.permissions import can
-from registry_site.errors import DomainError, Forbidden
+from registry_site.errors import DomainError, Forbidden, NotFound
 from registry_site.pages import form_error
 from releases import environments as rules
-from releases.models import Deployment, Environment
+from releases.models import Environment
 
 
 class EnvironmentForm(forms.Form):
@@ -105,13 +104,6 @@ def _admin_team(request: HttpRequest, team: str) -> Team:
     return found
 
 
-def _environments(team: Team) -> list[Environment]:
-    used = Deployment.objects.filter(environment=OuterRef("pk"))
-    return list(
-        Environment.objects.filter(team=team).annotate(used=Exists(used)).order_by("order", "slug")
-    )
-
-
 def _edit_form(env: Environment, data: Any = None) -> EnvironmentForm:
     initial = {name: getattr(env, name) for name in rules.RULES}
     required = env.required_evaluation or {}
@@ -128,7 +120,7 @@ def _render(
     bound: tuple[str, EnvironmentForm] | None = None,
 ) -> HttpResponse:
     rows = []
-    for env in _environments(team):
+    for env in rules.environments_in_use(team):
         form = bound[1] if bound and bound[0] == env.slug else _edit_form(env)
         rows.append({"environment": env, "form": form})
     context = {
@@ -166,9 +158,10 @@ def environments_page(request: HttpRequest, team: str) -> HttpResponse:
 
 
 def _environment_or_404(team: Team, slug: str) -> Environment:
-    env = Environment.objects.filter(team=team, slug=slug).first()
-    if env is None:
-        raise Http404("No such environment.")
+    try:
+        env = rules.find_environment(team, slug or "-")
+    except NotFound:
+        raise Http404("No such environment.") from None
     env.team = team
     return env
 

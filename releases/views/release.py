@@ -205,18 +205,18 @@ def release_log(request: HttpRequest, team: str, slug: str) -> HttpResponse:
 @require_GET
 def board_page(request: HttpRequest, team: str) -> HttpResponse:
     team_obj = team_or_404(request, team)
-    environments = list(Environment.objects.filter(team=team_obj).order_by("order", "slug"))
+    envs = list(environments.environments_of(team_obj))
     prompts = visible(
         request.user, Prompt.objects.filter(team=team_obj, archived_at__isnull=True)
     ).order_by("slug", "id")
     page = _page(Paginator(prompts, BOARD_PER_PAGE), request.GET.get("page"))
-    rows = board.board(list(page.object_list), environments)
+    rows = board.board(list(page.object_list), envs)
     for row in rows:
         row.prompt.team = team_obj
     context = {
         "team": team_obj,
-        "environments": environments,
-        "rules": {env.pk: rules_of(env) for env in environments},
+        "environments": envs,
+        "rules": {env.pk: rules_of(env) for env in envs},
         "page": page,
         "rows": rows,
     }

@@ -1,9 +1,9 @@
-"""Pages that look at what exists and what happened: one version, two versions compared,
-and the audit trail of a prompt or a team. All read-only.
+"""Pages that look at what exists: one version, and two versions compared. Read-only
+(the audit trail pages are ``audit``'s).
 
 Rendering uses the same function the API's render endpoint uses; the diff comes from
-``prompts.diffing``; the audit trail from ``prompts.audit``. User text is only ever
-escaped: the diff's rows are written by ``prompts.diff_markup``.
+``prompts.diffing``. User text is only ever escaped: the diff's rows are written by
+``prompts.diff_markup``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from prompts import diffing, services
 from prompts.diff_markup import diff_view
 from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, Version
+from prompts.samples import samples_for
 from prompts.templating import MissingVariables
 from registry_site.errors import DomainError
 from registry_site.pages import prompt_path
@@ -60,11 +61,7 @@ def _version_or_404(prompt: Prompt, number: int) -> Version:
 
 
 def _samples_of(prompt: Prompt) -> list:
-    """Saved sample inputs, when the samples feature is installed."""
-    try:
-        from prompts.samples import samples_for
-    except ImportError:
-        return []
+    """The prompt's saved sample inputs."""
     return list(samples_for(prompt))
 
 

@@ -1,6 +1,6 @@
 """Pages: the review forms of the version page, and "My reviews".
 
-Each form posts here; the view parses it, calls the service in ``prompts.review`` and
+Each form posts here; the view parses it, calls the service in ``reviews.services`` and
 redirects back to the version page with a message. A refusal (a DomainError, or the
 form's own check) shows the version page again with the form's errors and what was
 typed; a version or comment the user may not see is a 404, as everywhere.

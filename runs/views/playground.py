@@ -33,7 +33,7 @@ from prompts.models import Prompt, SampleInput, Version
 from prompts.preview import posted_texts
 from registry_site.errors import DomainError, Forbidden
 from registry_site.pages import form_error
-from releases.models import Environment
+from releases.environments import environments_of
 from runs import crypto, services
 from runs.forms import PlaygroundForm
 from runs.models import Connection, Run
@@ -46,7 +46,7 @@ def sources(prompt: Prompt, *, unsaved: bool = True) -> list[tuple[str, str]]:
     """What may run: the latest version, a version, what is live in an environment and,
     on the playground, the unsaved text."""
     versions = Version.objects.filter(prompt=prompt).order_by("-number")
-    environments = Environment.objects.filter(team_id=prompt.team_id).order_by("order", "slug")
+    environments = environments_of(prompt.team_id)
     return [
         ("", "The latest version"),
         *[

@@ -1,9 +1,10 @@
 """Every service function against every role, an outsider and a single-prompt grant."""
 
 import pytest
+from guardian.shortcuts import get_perms
 
 from accounts import services as accounts
-from accounts.permissions import can, role_of, visible
+from accounts.permissions import ROLE_ACTIONS, can, team_permissions, visible
 from prompts import services
 from prompts.models import Prompt, Version
 from registry_site.errors import Forbidden, NotFound
@@ -14,6 +15,13 @@ from reviews.models import Comment
 from serving import services as resolve
 
 ALLOWED, FORBIDDEN, HIDDEN = "allowed", "forbidden", "hidden"
+
+
+def role_of(user, team):
+    """The highest role whose permissions guardian holds for the user on the team."""
+    held = set(get_perms(user, team))
+    roles = [role for role in ROLE_ACTIONS if set(team_permissions(role)) <= held]
+    return roles[-1] if roles else None
 
 
 def approve(people, version):

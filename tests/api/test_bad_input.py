@@ -44,8 +44,8 @@ def assert_error(response, status):
 def test_bad_bodies_are_refused_and_write_nothing(ed, prompt, body):
     before = (Prompt.objects.count(), Version.objects.count())
     response = ed.generic("POST", "/api/v1/prompts", body, content_type="application/json")
-    assert response.status_code in (400, 404), response.content
-    assert set(response.json()["error"]) == {"code", "message", "details"}
+    # Only the environment to deploy to is something that could exist; the rest is malformed.
+    assert_error(response, 404 if '"deploy_to": "nowhere"' in body else 400)
     assert (Prompt.objects.count(), Version.objects.count()) == before
 
 
@@ -59,21 +59,21 @@ def test_a_form_body_is_415(ed, prompt):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "status", "code"),
     [
-        "?q=%00",
-        "?tag=%00",
-        "?team=%00",
-        "?page=0",
-        "?page=abc",
-        "?page=99999",
-        "?nonsense=1",
+        ("?q=%00", 400, "invalid"),
+        ("?tag=%00", 400, "invalid"),
+        ("?team=%00", 400, "invalid"),
+        ("?page=0", 400, "invalid"),
+        ("?page=abc", 400, "invalid"),
+        ("?page=99999", 404, "not_found"),  # past the last page
+        ("?nonsense=1", 400, "invalid"),
     ],
 )
-def test_bad_query_strings_are_4xx(ed, prompt, query):
+def test_bad_query_strings_are_refused(ed, prompt, query, status, code):
     response = ed.get(f"/api/v1/prompts{query}")
-    assert 400 <= response.status_code < 500
-    assert "error" in response.json()
+    assert_error(response, status)
+    assert response.json()["error"]["code"] == code
 
 
 @pytest.mark.parametrize("query", ["?q=%ED%A0%80", "?page_size=-1", "?q=" + "x" * 5000])
@@ -95,10 +95,10 @@ def test_odd_but_harmless_query_strings_are_answered(ed, prompt, query):
         "?environment=" + "x" * 300,
     ],
 )
-def test_bad_resolve_queries_are_4xx(ed, prompt, query):
+def test_bad_resolve_queries_are_400(ed, prompt, query):
     response = ed.get(f"{P}/resolve{query}")
-    assert 400 <= response.status_code < 500
-    assert "error" in response.json()
+    assert_error(response, 400)
+    assert response.json()["error"]["code"] == "invalid"
 
 
 @pytest.mark.parametrize(
@@ -128,51 +128,56 @@ def test_the_x_api_key_header_works(token_of, prompt):
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "status"),
     [
-        "/api/v1/prompts/support/nope",
-        "/api/v1/prompts/nope/ticket-classifier",
-        f"{P}/versions/0",
-        f"{P}/versions/999",
-        "/api/v1/nothing-here",
-        f"{P}/compare?from=1&to=x",
-        f"{P}/compare",
+        ("/api/v1/prompts/support/nope", 404),
+        ("/api/v1/prompts/nope/ticket-classifier", 404),
+        (f"{P}/versions/0", 404),
+        (f"{P}/versions/999", 404),
+        ("/api/v1/nothing-here", 404),
+        (f"{P}/compare?from=1&to=x", 400),  # not a version number
+        (f"{P}/compare", 400),  # no versions named
     ],
 )
-def test_unknown_things_are_4xx(ed, prompt, path):
+def test_unknown_things_are_404_and_malformed_ones_400(ed, prompt, path, status):
     response = ed.get(path)
-    assert response.status_code in (400, 404)
-    assert "error" in response.json()
+    assert_error(response, status)
+    assert response.json()["error"]["code"] == ("not_found" if status == 404 else "invalid")
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {"variables": "x"},
-        {"variables": {"ticket_text": {"deep": [1, 2]}}, "version": 1},
-        {"version": "abc"},
-        {"environment": 5},
-        {"variables": {"ticket_text": "t"}, "version": 0},
+        ({"variables": "x"}, 400, "invalid"),
+        ({"version": "abc"}, 400, "invalid"),
+        ({"environment": 5}, 404, "environment_not_found"),  # read as the name "5"
+        ({"variables": {"ticket_text": "t"}, "version": 0}, 400, "invalid"),
     ],
 )
-def test_bad_render_bodies_are_4xx(ed, prompt, body):
+def test_bad_render_bodies_are_refused(ed, prompt, body, status, code):
     response = ed.post(f"{P}/render", body, format="json")
-    assert 200 <= response.status_code < 500
-    if response.status_code >= 400:
-        assert "error" in response.json()
+    assert_error(response, status)
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_value_that_is_json_but_not_text_is_rendered(ed, prompt):
+    body = {"variables": {"ticket_text": {"deep": [1, 2]}}, "version": 1}
+    response = ed.post(f"{P}/render", body, format="json")
+    assert response.status_code == 200, response.content
+    assert "deep" in json.dumps(response.json())
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {"environment": "staging", "version": "one"},
-        {"environment": "staging", "version": 1, "scheduled_for": "tomorrow"},
-        {"environment": "staging"},
-        {"environment": "nowhere", "version": 1},
-        {"environment": "staging", "version": 99},
+        ({"environment": "staging", "version": "one"}, 400, "invalid"),
+        ({"environment": "staging", "version": 1, "scheduled_for": "tomorrow"}, 400, "invalid"),
+        ({"environment": "staging"}, 400, "invalid"),
+        ({"environment": "nowhere", "version": 1}, 404, "environment_not_found"),
+        ({"environment": "staging", "version": 99}, 404, "not_found"),
     ],
 )
-def test_bad_deploy_bodies_are_4xx(ed, prompt, body):
+def test_bad_deploy_bodies_are_refused(ed, prompt, body, status, code):
     response = ed.post(f"{P}/deployments", body, format="json")
-    assert response.status_code in (400, 404)
-    assert "error" in response.json()
+    assert_error(response, status)
+    assert response.json()["error"]["code"] == code

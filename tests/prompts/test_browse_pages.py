@@ -438,9 +438,9 @@ def test_a_long_list_shows_the_databases_estimate_on_postgresql(
     # a second pass over every match; a page that is not full knows the count exactly.
     from django.db import connection
 
-    from prompts.views import browse
+    from prompts import listing as prompt_listing
 
-    monkeypatch.setattr(browse, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(prompt_listing, "ESTIMATE_ABOVE", 0)
     make_prompts(people, 30)
     first = listing(client, people, "vic", "?tag=bulk")
     last = listing(client, people, "vic", "?tag=bulk&page=2")
@@ -671,7 +671,7 @@ def test_the_prompt_page_reads_a_fixed_number_of_tables(
 
 
 def test_an_estimate_that_falls_short_still_leads_to_the_next_page():
-    from prompts.views.browse import ListPaginator
+    from prompts.listing import ListPaginator
 
     paginator = ListPaginator(list(range(80)), 25)
     paginator.count, paginator.estimated = 10, True  # the planner expected 10 rows

@@ -241,7 +241,8 @@ def test_bad_declarations_are_refused_with_a_clear_error(declared, field, words)
         templating.merge_variables(declared, [])
     error = caught.value
     assert error.code == "invalid"
-    assert error.details["field"] == field
+    assert error.details["field"] == "variables"
+    assert error.details["key"] == field
     assert error.details["index"] == len(declared) - 1
     assert words in error.message
     assert error.message.startswith(f"variables[{len(declared) - 1}]")
@@ -458,7 +459,7 @@ def test_each_message_must_have_a_known_role_and_a_string_content(bad, field, wo
     with pytest.raises(Invalid) as caught:
         templating.check_messages([{"role": "system", "content": "ok"}, bad])
     error = caught.value
-    assert error.details == {"message_index": 1, "field": field}
+    assert error.details == {"field": "messages", "index": 1, "message_index": 1, "key": field}
     assert words in error.message
     assert error.message.startswith("messages[1]:")
 
@@ -470,8 +471,25 @@ def test_a_syntax_error_in_a_message_carries_its_index_and_line():
     error = caught.value
     assert error.code == "template_syntax"
     assert error.details["message_index"] == 1
-    assert error.details["line"] == 2
+    assert (error.details["field"], error.details["index"], error.details["line"]) == (
+        "messages",
+        1,
+        2,
+    )
     assert "message" in error.details
+
+
+def test_an_error_s_reason_leaves_out_the_place_its_details_give():
+    messages = [{"role": "system", "content": "fine"}, {"role": "user", "content": "a\n{% for %}"}]
+    with pytest.raises(TemplateSyntaxProblem) as caught:
+        templating.check_messages(messages)
+    assert caught.value.message.startswith("messages[1]: Line 2: ")
+    reason = templating.reason_of(caught.value)
+    assert reason == caught.value.message.removeprefix("messages[1]: Line 2: ")
+    assert reason and not reason.startswith(("messages", "Line"))
+    with pytest.raises(Invalid) as caught:
+        templating.merge_variables([{"name": "a"}, {"name": "a"}], [])
+    assert templating.reason_of(caught.value) == "the variable 'a' is declared twice."
 
 
 def test_an_unsafe_message_carries_its_index():
@@ -502,7 +520,12 @@ def test_the_length_limit_covers_all_messages_together(settings):
     messages = [{"role": "user", "content": "x" * 60}, {"role": "user", "content": "y" * 60}]
     with pytest.raises(Invalid) as caught:
         templating.check_messages(messages)
-    assert caught.value.details == {"limit": 100, "message_index": 1}
+    assert caught.value.details == {
+        "limit": 100,
+        "field": "messages",
+        "index": 1,
+        "message_index": 1,
+    }
 
 
 def test_a_chat_prompt_has_a_bounded_number_of_messages():

@@ -1,4 +1,4 @@
-"""A team's environments, managed by its admins (prompts.environments)."""
+"""A team's environments, managed by its admins (releases.environments)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
 """The version, compare and audit pages: who may open them, what they show, that user
 text is always escaped, and that their query counts do not grow with the data."""
 
-import sys
-import types
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -11,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services as accounts
 from prompts import services
+from prompts.samples import save_sample
 from releases import services as deployments
 from reviews.services import add_comment, request_review
 
@@ -143,11 +141,8 @@ def test_the_version_page_shows_a_render_error(people, prompt):
     assert "Could not render" in html
 
 
-def test_the_version_page_renders_with_a_saved_sample(people, prompt, monkeypatch):
-    sample = types.SimpleNamespace(name="printer", values={"ticket_text": "Paper jam"})
-    fake = types.ModuleType("prompts.samples")
-    fake.samples_for = lambda p: [sample]
-    monkeypatch.setitem(sys.modules, "prompts.samples", fake)
+def test_the_version_page_renders_with_a_saved_sample(people, prompt):
+    save_sample(people["ed"], prompt, "printer", {"ticket_text": "Paper jam"})
     html = page(people, "vic", f"{P}/v/1/")
     assert '<option value="printer">printer</option>' in html
     html = page(people, "vic", f"{P}/v/1/?sample=printer")
@@ -160,8 +155,7 @@ def test_without_saved_samples_the_page_offers_only_typed_values(people, prompt)
 
 
 def test_the_compare_page_renders_both_versions_with_a_saved_sample(people, prompt, v2):
-    samples = pytest.importorskip("prompts.samples")
-    samples.save_sample(people["ed"], prompt, "printer", {"ticket_text": "Paper jam"})
+    save_sample(people["ed"], prompt, "printer", {"ticket_text": "Paper jam"})
     html = page(people, "vic", f"{P}/compare/?from=1&to=2&sample=printer")
     assert '<option value="printer" selected>printer</option>' in html
     assert "Classify: Paper jam for Acme" in html.replace("<del>", "").replace("</del>", "")

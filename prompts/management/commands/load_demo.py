@@ -13,7 +13,7 @@ from accounts import services as accounts
 from accounts.models import Team
 from prompts import services
 from releases import services as deployments
-from releases.models import Environment
+from releases.environments import environments_of
 from reviews import services as review
 
 PEOPLE = [
@@ -181,7 +181,7 @@ class Command(BaseCommand):
         reviewer = get_user_model().objects.get(
             username="rita" if team.slug == "support" else "oscar"
         )
-        envs = {e.slug: e for e in Environment.objects.filter(team=team)}
+        envs = {e.slug: e for e in environments_of(team)}
         for name, tags, templates in prompts:
             first = {"messages": CHAT} if not templates else {"template": templates[0]}
             prompt = services.create_prompt(
