@@ -37,7 +37,7 @@ def sources(prompt: Prompt) -> list[tuple[str, str]]:
     numbers = Version.objects.filter(prompt=prompt).order_by("-number")
     environments = Environment.objects.filter(team_id=prompt.team_id).order_by("order", "slug")
     return [
-        ("", "The latest version"),
+        ("latest", "The latest version"),
         *[
             (f"v:{n}", f"Version {n}")
             for n in numbers.values_list("number", flat=True)[:RECENT_VERSIONS]
