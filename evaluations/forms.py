@@ -24,7 +24,7 @@ CHECKS_HELP = (
 class DatasetForm(forms.Form):
     name = forms.CharField(max_length=64, help_text="Lowercase letters, digits, '-' or '_'.")
     rows_format = forms.ChoiceField(
-        label="Rows as", choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], initial="jsonl"
+        label="Format of the rows", choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], initial="jsonl"
     )
     rows = forms.CharField(
         required=False,
