@@ -53,6 +53,13 @@ def model(settings, people, prompt):
 
 
 def test_an_editor_evaluates_sample_inputs_and_reads_a_failed_row(model, page, sign_in):
+    refused = []  # what the strict CSP blocked, as the browser reports it
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     sign_in("ed")
     page.goto("/p/support/ticket-classifier/")
     page.get_by_role("link", name="Datasets").click()
@@ -91,3 +98,4 @@ def test_an_editor_evaluates_sample_inputs_and_reads_a_failed_row(model, page, s
     expect(failed.locator("pre.run-output").first).to_have_text("billing")
     expect(failed.locator(".check-verdicts")).to_contain_text("max_chars")
     page.shot("failed-row")
+    assert refused == []
