@@ -300,6 +300,7 @@ def grow_the_prompt(people, prompt, i: int) -> None:
     samples.save_sample(ed, prompt, f"sample {i}", {"ticket_text": f"text {i}"})
     rows = [{"variables": {"ticket_text": f"t{i}"}, "expected": "x"}]
     datasets.save_revision(ed, prompt, "golden", rows=rows, checks=[{"type": "contains"}])
+    datasets.create_dataset(ed, prompt, name=f"extra-{i}", rows=rows)
     evaluating.start_evaluation(
         ed, prompt, dataset="golden", connection="openai", version=1, model="model-a"
     )
