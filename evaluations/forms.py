@@ -24,7 +24,9 @@ CHECKS_HELP = (
 class DatasetForm(forms.Form):
     name = forms.CharField(max_length=64, help_text="Lowercase letters, digits, '-' or '_'.")
     rows_format = forms.ChoiceField(
-        label="Format of the rows", choices=[("jsonl", "JSON Lines"), ("csv", "CSV")], initial="jsonl"
+        label="Format of the rows",
+        choices=[("jsonl", "JSON Lines"), ("csv", "CSV")],
+        initial="jsonl",
     )
     rows = forms.CharField(
         required=False,
