@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.services import require
 from evaluations.checks import clean_checks
@@ -77,13 +77,14 @@ def clean_rows(rows: Any) -> list[dict]:
 def datasets_of(actor: Any, prompt: Prompt) -> list[DatasetRevision]:
     """The latest revision of each of the prompt's datasets, by name."""
     require(actor, "view", prompt, "No such prompt.")
-    found = []
-    for dataset in Dataset.objects.filter(prompt=prompt).order_by("name"):
-        latest = dataset.revisions.order_by("-number").first()
-        if latest is not None:
-            latest.dataset = dataset
-            found.append(latest)
-    return found
+    # One query whatever the number of datasets: each one's newest revision by subquery.
+    newest = DatasetRevision.objects.filter(dataset=OuterRef("dataset_id")).order_by("-number")
+    found = (
+        DatasetRevision.objects.filter(dataset__prompt=prompt, pk=Subquery(newest.values("pk")[:1]))
+        .select_related("dataset")
+        .order_by("dataset__name")
+    )
+    return list(found)
 
 
 def latest_revision(prompt: Prompt, name: Any) -> DatasetRevision | None:

@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("releases.views.environments")),
     path("", include("runs.views.playground")),
     path("", include("runs.views.side_by_side")),
+    path("", include("evaluations.views.datasets")),
+    path("", include("evaluations.views.results")),
     path("", include("prompts.views.grants")),
 ]
 

@@ -27,6 +27,7 @@ from accounts import services as accounts
 from accounts import tokens
 from evaluations import datasets
 from evaluations import services as evaluating
+from evaluations.models import Evaluation, RowResult
 from prompts import samples, services
 from releases import environments
 from releases import services as deployments
@@ -106,6 +107,14 @@ PINS: list[tuple[str, str]] = [
     ("ed", f"{A}/datasets/golden"),
     ("ed", f"{A}/evaluations"),
     ("ed", f"{A}/evaluations/{{evaluation}}"),
+    ("ed", f"{P}/datasets/"),
+    ("ed", f"{P}/datasets/?from=samples"),
+    ("ed", f"{P}/datasets/golden/"),
+    ("vic", f"{P}/datasets/golden/"),
+    ("vic", f"{P}/evaluations/{{evaluation}}/"),
+    ("vic", f"{P}/evaluations/{{evaluation}}/?failed=1"),
+    ("vic", f"{P}/evaluations/{{evaluation}}/progress/"),
+    ("vic", f"{P}/evaluations/compare/?a={{evaluation}}&b={{other}}"),
 ]
 
 # Routes that only write; each refuses a GET (checked below), so it has no page to pin.
@@ -150,6 +159,8 @@ ACTIONS: list[str] = [
     "/prompts/support/ticket-classifier/playground/stream/",
     f"{A}/run",
     f"{A}/evaluations/1/cancel",
+    f"{P}/datasets/golden/evaluate/",
+    f"{P}/evaluations/1/cancel/",
 ]
 
 # Routes deliberately left out, and why.
@@ -185,7 +196,7 @@ def route_of(url: str) -> str:
 
 
 def test_every_url_is_pinned_or_named():
-    named = {route_of(url.format(hook=1, evaluation=1)) for _, url in PINS}
+    named = {route_of(url.format(hook=1, evaluation=1, other=2)) for _, url in PINS}
     named |= {route_of(url) for url in ACTIONS} | set(NOT_PINNED)
     assert all_routes() - named == set(), "pin the new page, or name it in ACTIONS"
     assert named - all_routes() == set(), "a route named here no longer exists"
@@ -231,8 +242,11 @@ def world(people, prompt, settings):
     evaluation = evaluating.start_evaluation(
         ed, prompt, dataset="golden", connection="openai", version=1, model="model-a"
     )
+    other = evaluating.start_evaluation(
+        ed, prompt, dataset="golden", connection="openai", version=2, model="model-a"
+    )
     grow(people, prompt, hook, 1, 0)
-    return {"hook": hook.pk, "evaluation": evaluation.pk}
+    return {"hook": hook.pk, "evaluation": evaluation.pk, "other": other.pk}
 
 
 def grow(people, prompt, hook, n: int, start: int) -> None:
@@ -286,9 +300,16 @@ def grow_the_prompt(people, prompt, i: int) -> None:
     samples.save_sample(ed, prompt, f"sample {i}", {"ticket_text": f"text {i}"})
     rows = [{"variables": {"ticket_text": f"t{i}"}, "expected": "x"}]
     datasets.save_revision(ed, prompt, "golden", rows=rows, checks=[{"type": "contains"}])
+    datasets.create_dataset(ed, prompt, name=f"extra-{i}", rows=rows)
     evaluating.start_evaluation(
         ed, prompt, dataset="golden", connection="openai", version=1, model="model-a"
     )
+    for evaluation in Evaluation.objects.filter(prompt=prompt).order_by("pk")[:2]:
+        RowResult.objects.create(
+            evaluation=evaluation, index=i, variables={"ticket_text": f"t{i}"},
+            output=f"out {i} of {evaluation.pk}", passed=i % 2 == 1,
+            checks=[{"type": "contains", "passed": i % 2 == 1, "reason": "why"}],
+        )  # fmt: skip
     Run.objects.create(
         prompt=prompt, version=prompt.latest_version, connection_name="openai",
         provider="openai", model="model-a", output=f"out {i}", created_by=ed,

@@ -22,6 +22,7 @@ from .prompt import FallbackSpec, Prompt
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (address, selector as a query string)
+FINISHED = ("succeeded", "failed", "cancelled")
 
 
 @dataclass
@@ -161,6 +162,91 @@ class RegistryClient:
             body["version"] = version
         _, data, _ = self._request("POST", self._url(_address(address), "render"), body=body)
         return data
+
+    def start_evaluation(
+        self,
+        address: str,
+        *,
+        dataset: str,
+        connection: str,
+        version: int | None = None,
+        environment: str | None = None,
+        model: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue an evaluation of ``version`` (or what is live in ``environment``; none:
+        the latest version) on the latest revision of ``dataset``; the answer is the
+        evaluation as queued (``id``, ``state``, ``total`` …). Needs the ``write`` scope."""
+        if version is not None and environment is not None:
+            raise ValueError("Give version or environment, not both.")
+        body: dict[str, Any] = {"dataset": dataset, "connection": connection}
+        for name, value in (("version", version), ("environment", environment), ("model", model)):
+            if value is not None:
+                body[name] = value
+        url = self._url(_address(address), "evaluations")
+        _, data, _ = self._request("POST", url, body=body)
+        return data
+
+    def evaluation(self, address: str, evaluation_id: int) -> dict[str, Any]:
+        """The evaluation as it is now."""
+        url = self._url(_address(address), f"evaluations/{int(evaluation_id)}")
+        _, data, _ = self._request("GET", url)
+        return data
+
+    def evaluate(
+        self,
+        address: str,
+        *,
+        dataset: str,
+        connection: str,
+        version: int | None = None,
+        environment: str | None = None,
+        model: str | None = None,
+        poll: float = 2.0,
+        wait: float = 3600.0,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Start an evaluation and wait until it finished (succeeded, failed or
+        cancelled): the final evaluation, with ``pass_rate``. The registry being briefly
+        unreachable or throttling while waiting is waited out; past ``wait`` seconds,
+        raises Unavailable (the evaluation goes on on the server)."""
+        started = self.start_evaluation(
+            address,
+            dataset=dataset,
+            connection=connection,
+            version=version,
+            environment=environment,
+            model=model,
+        )
+        return self.wait_for_evaluation(
+            address, started, poll=poll, wait=wait, on_progress=on_progress
+        )
+
+    def wait_for_evaluation(
+        self,
+        address: str,
+        evaluation: dict[str, Any],
+        *,
+        poll: float = 2.0,
+        wait: float = 3600.0,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        deadline = self.clock() + wait
+        current = evaluation
+        while current.get("state") not in FINISHED:
+            if on_progress is not None:
+                on_progress(current)
+            if self.clock() >= deadline:
+                raise Unavailable(
+                    f"Evaluation {current.get('id')} of {address} did not finish in {wait:g}s."
+                )
+            time.sleep(poll)
+            try:
+                current = self.evaluation(address, current["id"])
+            except Throttled as exc:
+                time.sleep(min(exc.retry_after or poll, max(deadline - self.clock(), 0)))
+            except Unavailable as exc:
+                log.warning("Waiting for evaluation %s: %s", current.get("id"), exc)
+        return current
 
     def clear(self) -> None:
         """Forget every cached prompt and every remembered outage."""

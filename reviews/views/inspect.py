@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from evaluations import services as evaluating
 from prompts import diffing, services
 from prompts.diff_markup import diff_view
 from prompts.lookups import prompt_or_404
@@ -39,6 +40,7 @@ from serving.services import Resolved, payload_of, render_payload
 # the database for it would overflow on some backends.
 MAX_NUMBER = 2**31 - 1
 DEPLOYMENTS_SHOWN = 100
+EVALUATIONS_SHOWN = 20
 # Above this many versions the compare page asks for numbers instead of listing them all.
 SELECT_LIMIT = 500
 MIN_DATE, MAX_DATE = date(1900, 1, 1), date(9998, 12, 31)
@@ -219,6 +221,9 @@ def render_version_page(
         "sample": sample,
         "rendering": render_version(prompt, version, sample.given),
         "deployments": _deployments_of(prompt, version),
+        "evaluations": evaluating.evaluations_of(request.user, prompt).filter(version=version)[
+            :EVALUATIONS_SHOWN
+        ],
         "deploy_form": deploy_panel(request.user, prompt, environments_of(prompt), version),
         "previous": version.number - 1 if version.number > 1 else None,
         "next": version.number + 1 if version.number < latest else None,

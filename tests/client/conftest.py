@@ -13,13 +13,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "registry_client"))
 
 from tests.client.fakes import Clock, FakeRegistry  # noqa: E402
+from tests.evaluations.conftest import connection, fake, golden  # noqa: E402, F401
 
 
 @pytest.fixture
 def registry():
-    fake = FakeRegistry()
-    yield fake
-    fake.stop()
+    started = FakeRegistry()
+    yield started
+    started.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ PAGES = [
     "/p/support/ticket-classifier/samples/",
     "/p/support/ticket-classifier/settings/",
     "/reviews/",
+    "/p/support/ticket-classifier/datasets/",
     "/teams/support/",
     "/teams/support/board/",
     "/teams/support/environments/",
