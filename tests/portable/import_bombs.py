@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """This process's own memory high-water mark. Not getrusage's ru_maxrss: Linux keeps
+    that across exec, so a child of a large test worker would start at the worker's size."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
