@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from accounts import token_rules
@@ -242,15 +243,38 @@ def forget_token(prefix: str) -> None:
 
 
 def _user_of(identity: TokenIdentity) -> Any:
-    """A user object built from the cached identity, without reading the user table."""
-    user = get_user_model()(
-        pk=identity.user_id,
-        username=identity.username,
-        is_active=identity.is_active,
-        is_staff=identity.is_staff,
-        is_superuser=identity.is_superuser,
+    """A user object built from the cached identity, without reading the user table.
+
+    Building a model instance runs every field's default; a warm fetch instead copies
+    the attributes of one built before for the same identity (each request gets its
+    own object: views set attributes on it)."""
+    shape = (
+        identity.user_id,
+        identity.username,
+        identity.is_active,
+        identity.is_staff,
+        identity.is_superuser,
     )
+    attributes = _user_shapes.get(shape)
+    if attributes is None:
+        built = get_user_model()(
+            pk=identity.user_id,
+            username=identity.username,
+            is_active=identity.is_active,
+            is_staff=identity.is_staff,
+            is_superuser=identity.is_superuser,
+        )
+        attributes = {k: v for k, v in built.__dict__.items() if k != "_state"}
+        _user_shapes.put(shape, attributes)
+    model = get_user_model()
+    user = model.__new__(model)
+    user.__dict__.update(attributes)
+    user._state = ModelState()
     user._state.adding = False
     user._state.db = "default"
     user.registry_token = identity
     return user
+
+
+# (user id, username, flags) -> the attributes of a user built from them.
+_user_shapes = Memo(4096)

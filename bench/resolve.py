@@ -725,6 +725,7 @@ def verdicts(phases: list[PhaseFigures], cache_kind: str, clients: int) -> dict[
     errors = sum(p.errors for p in phases)
     return {
         "ratio_one_view": {"value": ratio, "target": f">= {target}", "pass": ratio >= target},
+        **_floor_ratio(by, res, clients),
         "ratio_whoami": {
             "value": round(res.rps / who.rps, 3) if who.rps else 0.0,
             "target": "(for comparison)",
@@ -739,6 +740,15 @@ def verdicts(phases: list[PhaseFigures], cache_kind: str, clients: int) -> dict[
     }
 
 
+def _floor_ratio(by: dict, res: PhaseFigures, clients: int) -> dict:
+    """resolve against the one-view project making the same cache round trip (Redis only)."""
+    floor = by.get(("one-view+rt", clients))
+    if floor is None or not floor.rps:
+        return {}
+    value = round(res.rps / floor.rps, 3)
+    return {"ratio_one_trip": {"value": value, "target": "(for comparison)", "pass": True}}
+
+
 def print_report(
     info: dict[str, str], phases: list[PhaseFigures], verdict: dict[str, dict]
 ) -> None:
@@ -747,7 +757,7 @@ def print_report(
         print(f"{key:>9}: {value}")
     print()
     header = (
-        f"{'operation':<10} {'conns':>5} {'requests':>9} {'rps':>8} {'p50 ms':>7} "
+        f"{'operation':<12} {'conns':>5} {'requests':>9} {'rps':>8} {'p50 ms':>7} "
         f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'CPU/req':>8}"
     )
     print(header)
@@ -755,7 +765,7 @@ def print_report(
     for p in phases:
         cpu = f"{p.server_cpu_ms_per_request:.2f}ms" if p.server_cpu_ms_per_request else "?"
         print(
-            f"{p.operation:<10} {p.connections:>5} {p.requests:>9} {p.rps:>8.0f} "
+            f"{p.operation:<12} {p.connections:>5} {p.requests:>9} {p.rps:>8.0f} "
             f"{p.p50_ms:>7.2f} {p.p95_ms:>7.2f} {p.p99_ms:>7.2f} {p.errors:>6} {cpu:>8}"
         )
     if HAVE_PROC:
@@ -780,6 +790,11 @@ def print_report(
         f"resolve / one-view Django rps: {ratio['value']:.2f}  (target {ratio['target']}) "
         f"{mark[ratio['pass']]}"
     )
+    if "ratio_one_trip" in verdict:
+        print(
+            "resolve / one-view Django making the same cache round trip rps: "
+            f"{verdict['ratio_one_trip']['value']:.2f}"
+        )
     print(f"resolve / whoami rps:          {whoami['value']:.2f}")
     print(
         f"1-connection p99, resolve minus one-view: {gap['value']:.2f} ms  "
@@ -879,13 +894,20 @@ def operations(seed: dict, port: int, server_pid: int) -> list[Operation]:
 
 
 def start_one_view(
-    args: argparse.Namespace, workdir: Path, answer: tuple[bytes, str], log: Path
+    args: argparse.Namespace,
+    workdir: Path,
+    answer: tuple[bytes, str],
+    log: Path,
+    redis_url: str | None = None,
 ) -> tuple[subprocess.Popen, int]:
-    """The baseline project on the same gunicorn settings, answering resolve's bytes."""
+    """The baseline project on the same gunicorn settings, answering resolve's bytes;
+    with ``redis_url``, making one cache round trip per request as resolve does."""
     body = workdir / "answer.json"
     body.write_bytes(answer[0])
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env |= {"ONEVIEW_BODY": str(body), "ONEVIEW_ETAG": answer[1], "PYTHONUNBUFFERED": "1"}
+    if redis_url:
+        env["ONEVIEW_REDIS_URL"] = redis_url
     port = free_port()
     server = start_gunicorn(args, env, port, log, "oneview:application", ROOT / "bench")
     wait_until_up(port, server, log)
@@ -898,6 +920,7 @@ def run(args: argparse.Namespace) -> int:
     workdir = RESULTS / f"run-{stamp}"
     log = RESULTS / f"resolve-{stamp}.gunicorn.log"
     baseline_log = RESULTS / f"resolve-{stamp}.one-view.log"
+    floor_log = RESULTS / f"resolve-{stamp}.one-view-rt.log"
     prefix = f"bench-{stamp}-{secrets.token_hex(3)}"
     servers: list[subprocess.Popen] = []
     backend: Backend | None = None
@@ -924,6 +947,21 @@ def run(args: argparse.Namespace) -> int:
         )
         ops.insert(0, one_view)
         preflight([one_view], baseline_log)
+        if args.redis_url:
+            floor, floor_port = start_one_view(
+                args, workdir, answers["resolve"], floor_log, args.redis_url
+            )
+            servers.append(floor)
+            one_trip = Operation(
+                "one-view+rt",
+                one_view.path,
+                one_view.headers,
+                one_view.expect,
+                floor_port,
+                floor.pid,
+            )
+            ops.insert(1, one_trip)
+            preflight([one_trip], floor_log)
         phases = measure(ops, args)
         if any(server.poll() is not None for server in servers):
             raise BenchError(f"gunicorn died during the run:\n{tail(log)}\n{tail(baseline_log)}")
