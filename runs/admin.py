@@ -7,39 +7,14 @@ encrypt keys. The price table is edited here.
 """
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.models import Team
-from accounts.permissions import teams_where
+from accounts.admin_base import TeamAdminsOnly
 from runs.models import SECRET_FIELDS, Connection, ModelPrice, Run
 
 
-def _administered(request) -> QuerySet:
-    if request.user.is_superuser:
-        return Team.objects.values("pk")
-    return teams_where(request.user, "admin")
-
-
-class ReadOnlyForTeamAdmins(admin.ModelAdmin):
-    team_path = "team"
-
-    def get_queryset(self, request):
-        found = super().get_queryset(request)
-        return found.filter(**{f"{self.team_path}__in": _administered(request)})
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Connection)
-class ConnectionAdmin(SimpleHistoryAdmin, ReadOnlyForTeamAdmins):
+class ConnectionAdmin(SimpleHistoryAdmin, TeamAdminsOnly):
     list_display = ["name", "team", "provider", "base_url", "key_hint", "updated_at"]
     list_filter = ["provider", "team"]
     search_fields = ["name", "base_url", "team__slug"]
@@ -54,7 +29,7 @@ class ModelPriceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Run)
-class RunAdmin(ReadOnlyForTeamAdmins):
+class RunAdmin(TeamAdminsOnly):
     team_path = "prompt__team"
     list_display = [
         "pk",

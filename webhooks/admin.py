@@ -6,35 +6,10 @@ receiver's address, which other members of a team do not see either.
 """
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.models import Team
-from accounts.permissions import teams_where
+from accounts.admin_base import TeamAdminsOnly
 from webhooks.models import Attempt, Delivery, Webhook
-
-
-def _administered(request) -> QuerySet:
-    if request.user.is_superuser:
-        return Team.objects.values("pk")
-    return teams_where(request.user, "admin")
-
-
-class TeamAdminsOnly(admin.ModelAdmin):
-    team_path = "team"
-
-    def get_queryset(self, request):
-        found = super().get_queryset(request)
-        return found.filter(**{f"{self.team_path}__in": _administered(request)})
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Webhook)
