@@ -375,35 +375,14 @@ def _drive(steps: Generator[str, None, Outcome], on_chunk: Callable[[str], Any] 
 
 
 def run_prompt(
-    actor: Any,
-    prompt: Prompt,
-    *,
-    connection: Any,
-    variables: Any = None,
-    version: Any = None,
-    environment: Any = None,
-    text: Any = None,
-    messages: Any = None,
-    model: Any = None,
-    config: Any = None,
-    on_chunk: Callable[[str], Any] | None = None,
+    actor: Any, prompt: Prompt, *, on_chunk: Callable[[str], Any] | None = None, **ask: Any
 ) -> Run:
-    """Run the prompt and record it. With ``on_chunk`` the answer is streamed and each
-    piece of text handed to it as it arrives. A failed run is recorded, then raised as
-    ProviderFailed (502) or ProviderTimedOut (504)."""
-    plan = prepare_run(
-        actor,
-        prompt,
-        connection=connection,
-        variables=variables,
-        version=version,
-        environment=environment,
-        text=text,
-        messages=messages,
-        model=model,
-        config=config,
-    )
-    return raise_for_failure(perform(plan, on_chunk))
+    """Run the prompt and record it; ``ask``: what ``prepare_run`` takes (connection,
+    variables, version or environment or text or messages, model, config). With
+    ``on_chunk`` the answer is streamed and each piece of text handed to it as it
+    arrives. A failed run is recorded, then raised as ProviderFailed (502) or
+    ProviderTimedOut (504)."""
+    return raise_for_failure(perform(prepare_run(actor, prompt, **ask), on_chunk))
 
 
 def perform(plan: RunPlan, on_chunk: Callable[[str], Any] | None = None) -> Run:
