@@ -9,6 +9,7 @@ shared cache, never the entry itself.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import OrderedDict
 from threading import Lock
@@ -36,11 +37,15 @@ class Memo:
         self.marks = 0
 
     def get(self, key: Any) -> Any:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
+        # No lock: each OrderedDict operation is atomic under the GIL (the keys are
+        # tuples of ints and strings, hashed and compared in C), and a key evicted by
+        # another thread between the two steps is simply not moved. A warm fetch makes
+        # a dozen of these; the lock cost more than the lookups.
+        value = self.items.get(key)
+        if value is not None:
+            with contextlib.suppress(KeyError):
                 self.items.move_to_end(key)
-            return value
+        return value
 
     def put(self, key: Any, value: Any) -> None:
         with self.lock:
