@@ -106,6 +106,13 @@ class PlaygroundForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text="Run this template instead of a saved version (pick 'the text below').",
     )
+    messages = forms.CharField(
+        label="Unsaved messages",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text='A chat draft, run instead of the text: [{"role": "system", "content": "…"}, …].',
+    )
 
     def __init__(self, *args, sources: list, connections: list, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -124,15 +131,38 @@ class PlaygroundForm(forms.Form):
             raise forms.ValidationError("Write the values as a JSON object.")
         return values
 
+    def clean_messages(self) -> list[dict] | None:
+        text = self.cleaned_data["messages"].strip()
+        if not text:
+            return None
+        wrong = forms.ValidationError(
+            'Write the messages as a JSON list of {"role": …, "content": …}.'
+        )
+        try:
+            found = json.loads(text)
+        except ValueError:
+            raise wrong from None
+        if not isinstance(found, list) or not found:
+            raise wrong
+        for message in found:
+            if not isinstance(message, dict) or not all(
+                isinstance(message.get(key), str) for key in ("role", "content")
+            ):
+                raise wrong
+        return [{"role": m["role"], "content": m["content"]} for m in found]
+
     def run_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         kind, _, value = data["source"].partition(":")
+        unsaved = kind == "text"
+        chat = unsaved and data["messages"] is not None
         return {
             "connection": data["connection"],
             "variables": data["variables"],
             "version": value if kind == "v" else None,
             "environment": value if kind == "env" else None,
-            "text": data["text"] if kind == "text" else None,
+            "text": data["text"] if unsaved and not chat else None,
+            "messages": data["messages"] if chat else None,
             "model": data["model"] or None,
         }
 

@@ -27,7 +27,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import can
-from prompts.forms import newlines
+from prompts.forms import newlines, rows_data
 from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, SampleInput, Version
 from prompts.preview import posted_texts
@@ -91,13 +91,20 @@ def _initial(request: HttpRequest, prompt: Prompt) -> dict:
 
 
 def _draft_initial(data: QueryDict) -> dict:
-    """The editor's unsaved text and the values typed in its preview."""
+    """The editor's unsaved text (or chat messages) and the values typed in its preview."""
     typed = {name: value for name, value in posted_texts(data).items() if value != ""}
-    return {
-        "source": "text:",
-        "text": newlines(data.get("template", "")),
-        "variables": _values_json(typed),
-    }
+    initial = {"source": "text:", "variables": _values_json(typed)}
+    if data.get("kind") == Version.Kind.CHAT:
+        rows = rows_data(data, "messages")
+        messages = [
+            {"role": row.get("role") or "user", "content": newlines(row.get("content") or "")}
+            for row in rows
+            if (row.get("content") or "").strip()
+        ]
+        initial["messages"] = json.dumps(messages, indent=2, ensure_ascii=False)
+    else:
+        initial["text"] = newlines(data.get("template", ""))
+    return initial
 
 
 def _page(

@@ -137,6 +137,53 @@ def test_the_playground_runs_unsaved_text(people, prompt, openai_fake, openai_co
     assert Run.objects.get().version is None
 
 
+def test_a_chat_draft_from_the_editor_reaches_the_playground_and_runs(
+    people, prompt, openai_fake, openai_connection
+):
+    """The editor's "Run the unsaved text" with a chat draft: the playground opens with
+    its messages, and running them sends exactly those messages, rendered."""
+    client = signed_in(people["ed"])
+    page = client.post(
+        f"{PLAYGROUND}draft/",
+        {
+            "kind": "chat",
+            "template": "",
+            "messages-0-role": "system",
+            "messages-0-content": "You sort tickets.",
+            "messages-1-role": "user",
+            "messages-1-content": "Ticket: {{ ticket_text }}",
+            "messages-2-role": "user",
+            "messages-2-content": "   ",
+            "value-ticket_text": "charged twice",
+        },
+    ).content.decode()
+    assert "You sort tickets." in page and "Ticket: {{ ticket_text }}" in page
+    assert "charged twice" in page
+
+    messages = [
+        {"role": "system", "content": "You sort tickets."},
+        {"role": "user", "content": "Ticket: {{ ticket_text }}"},
+    ]
+    answer = client.post(PLAYGROUND, run_form(source="text:", messages=json.dumps(messages)))
+
+    assert answer.status_code == 200
+    assert openai_fake.requests[-1].body["messages"] == [
+        {"role": "system", "content": "You sort tickets."},
+        {"role": "user", "content": "Ticket: I was charged twice"},
+    ]
+    assert Run.objects.get().version is None
+
+
+@pytest.mark.parametrize(
+    "messages", ["not json", "[]", '{"role": "user"}', '[{"role": "user", "content": 3}]']
+)
+def test_malformed_unsaved_messages_are_a_form_error(people, prompt, openai_connection, messages):
+    answer = signed_in(people["ed"]).post(PLAYGROUND, run_form(source="text:", messages=messages))
+    assert answer.status_code == 400
+    assert "Write the messages as a JSON list" in answer.content.decode()
+    assert not Run.objects.exists()
+
+
 def test_a_sample_fills_the_values(people, prompt, openai_connection):
     samples.save_sample(people["ed"], prompt, "double charge", {"ticket_text": "charged twice"})
 
