@@ -55,9 +55,7 @@ def test_rows_come_from_csv_and_go_out_as_csv_and_json_lines(as_user, prompt):
         {"variables": {"ticket_text": "refund please"}, "expected": "billing"},
         {"variables": {"ticket_text": "login, broken"}, "expected": None},
     ]
-    assert as_user("vic").get(f"{D}/golden?rows=csv").content.decode() == text.replace(
-        "\n", "\r\n"
-    )
+    assert as_user("vic").get(f"{D}/golden?rows=csv").content.decode() == text.replace("\n", "\r\n")
     lines = as_user("vic").get(f"{D}/golden?rows=jsonl").content.decode().splitlines()
     again = as_user("ed").put(f"{D}/golden", {"rows_jsonl": "\n".join(lines)}, format="json")
     assert again.json()["rows"] == created.json()["rows"]
