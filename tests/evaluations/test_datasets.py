@@ -91,3 +91,19 @@ def test_each_kind_of_check_judges_an_output():
     assert not verdicts([{"type": "equals"}], "x", {"variables": {}, "expected": None}, None)[0][
         "passed"
     ]
+
+
+def test_the_list_counts_rows_in_the_database_without_loading_them(as_user, people, prompt):
+    from evaluations import datasets
+
+    rows = [{"variables": {"ticket_text": f"t{n}"}, "expected": None} for n in range(7)]
+    datasets.create_dataset(people["ed"], prompt, name="seven", rows=rows)
+    datasets.create_dataset(people["ed"], prompt, name="none", rows=[])
+
+    (empty, seven) = datasets.datasets_of(people["vic"], prompt)
+    assert (empty.row_count, seven.row_count) == (0, 7)
+    assert "rows" in seven.get_deferred_fields()
+    assert as_user("vic").get(D).json() == [
+        {"name": "none", "revision": 1, "rows": 0},
+        {"name": "seven", "revision": 1, "rows": 7},
+    ]
