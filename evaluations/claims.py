@@ -51,20 +51,37 @@ def join(evaluation_id: int) -> bool:
 def claim_row(evaluation_id: int, index: int, worker: str) -> bool:
     """Take the row for ``worker``: a row nobody claimed, or one whose lease ran out
     before it was recorded."""
+    return index in claim_rows(evaluation_id, [index], worker)
+
+
+def claim_rows(evaluation_id: int, indexes: list[int], worker: str) -> list[int]:
+    """Of these rows, those taken for ``worker`` (in their order): the ones nobody
+    claimed, in one transaction, and the ones whose lease ran out unrecorded."""
     now = timezone.now()
+    until = now + lease()
     try:
         with transaction.atomic():
-            RowClaim.objects.create(
-                evaluation_id=evaluation_id, index=index, worker=worker, lease_until=now + lease()
+            claimed = set(
+                RowClaim.objects.filter(evaluation_id=evaluation_id, index__in=indexes).values_list(
+                    "index", flat=True
+                )
             )
-        return True
-    except IntegrityError:
-        pass
-    return bool(
-        RowClaim.objects.filter(
+            RowClaim.objects.bulk_create(
+                RowClaim(evaluation_id=evaluation_id, index=i, worker=worker, lease_until=until)
+                for i in indexes
+                if i not in claimed
+            )
+    except IntegrityError:  # another worker claimed one of them meanwhile: one by one
+        if len(indexes) > 1:
+            return [i for i in indexes if claim_row(evaluation_id, i, worker)]
+        claimed = set(indexes)
+    taken = [i for i in indexes if i not in claimed]
+    for index in sorted(claimed & set(indexes)):
+        if RowClaim.objects.filter(
             evaluation_id=evaluation_id, index=index, recorded=False, lease_until__lt=now
-        ).update(worker=worker, lease_until=now + lease())
-    )
+        ).update(worker=worker, lease_until=until):
+            taken.append(index)
+    return sorted(taken, key=indexes.index)
 
 
 def renew(evaluation_id: int, worker: str) -> bool:

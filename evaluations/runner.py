@@ -314,21 +314,24 @@ def record_row(
 
 
 class _Rows:
-    """This worker's share of the rows: claimed one by one as the pool has room; a row
-    another worker holds is tried again once its lease may have ended."""
+    """This worker's share of the rows, claimed a pool's width at a time; a row another
+    worker holds is tried again once its lease may have ended."""
 
-    def __init__(self, evaluation: Evaluation, rows: list[Row], worker: str):
-        self.evaluation, self.worker = evaluation, worker
+    def __init__(self, evaluation: Evaluation, rows: list[Row], worker: str, width: int):
+        self.evaluation, self.worker, self.width = evaluation, worker, width
         self.waiting = deque(rows)
+        self.claimed: deque[Row] = deque()
         self.elsewhere: list[Row] = []
 
     def next_claimed(self) -> Row | None:
-        while self.waiting:
-            row = self.waiting.popleft()
-            if claims.claim_row(self.evaluation.pk, row.index, self.worker):
-                return row
-            self.elsewhere.append(row)
-        return None
+        while not self.claimed and self.waiting:
+            batch = [self.waiting.popleft() for _ in range(min(self.width, len(self.waiting)))]
+            taken = set(
+                claims.claim_rows(self.evaluation.pk, [r.index for r in batch], self.worker)
+            )
+            self.claimed.extend(r for r in batch if r.index in taken)
+            self.elsewhere.extend(r for r in batch if r.index not in taken)
+        return self.claimed.popleft() if self.claimed else None
 
     def look_again(self) -> bool:
         """Rows held elsewhere and still not recorded go back in line; whether any did."""
@@ -351,8 +354,8 @@ def _run_rows(
 ) -> None:
     price = _price(evaluation.model)
     checks = evaluation.revision.checks
-    share = _Rows(evaluation, rows, worker)
     width = max(1, min(settings.EVALUATION_ROWS_AT_ONCE, len(rows)))
+    share = _Rows(evaluation, rows, worker, width)
     running: dict[Future, Row] = {}
     renewed = time.monotonic()
     # Only `width` rows are handed to the pool at a time: a cancel stops the rest, and
