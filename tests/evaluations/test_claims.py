@@ -100,3 +100,61 @@ def test_a_running_evaluation_nobody_moves_on_is_queued_again_once_per_lease(
     assert requeue_stale() == 1
     assert requeue_stale() == 0  # not again before another lease
     assert jobs.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # two workers claim from their own threads
+def test_two_workers_claiming_the_same_rows_at_once_take_each_row_once(
+    people, prompt, golden, connection
+):
+    evaluation = queued(people, prompt)
+    indexes = list(range(40))
+    taken: dict[str, list[int]] = {}
+    start = threading.Barrier(2)
+
+    def claim_all(worker: str) -> None:
+        start.wait()
+        mine = []
+        for first in range(0, len(indexes), 4):
+            mine += claims.claim_rows(evaluation.pk, indexes[first : first + 4], worker)
+        taken[worker] = mine
+        db.close()
+
+    threads = [threading.Thread(target=claim_all, args=(w,)) for w in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(taken["a"] + taken["b"]) == indexes
+    assert RowClaim.objects.filter(evaluation=evaluation).count() == 40
+
+
+@pytest.mark.django_db(transaction=True)  # the worker runs in a thread of its own
+def test_a_cancel_stops_a_running_evaluation_after_the_rows_in_flight(
+    people, prompt, golden, connection, fake, settings
+):
+    settings.EVALUATION_ROWS_AT_ONCE = 1
+    fake.hold_after = 1  # the first row is answered, the second held
+    evaluation = queued(people, prompt)
+    ended = []
+
+    def worker() -> None:
+        ended.append(execute(evaluation.pk))
+        db.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while fake.held < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    services.cancel_evaluation(people["ed"], Evaluation.objects.get(pk=evaluation.pk))
+    time.sleep(claims.tick() + 1)  # the worker sees the cancel at its next renewal
+    fake.released.set()
+    thread.join(timeout=10)
+
+    assert ended == ["cancelled"]
+    assert sum(fake.calls.values()) == 2  # the two rows not started never ran
+    assert RowResult.objects.filter(evaluation=evaluation).count() == 2
+    assert not RowClaim.objects.filter(evaluation=evaluation, recorded=False).exists()
+    evaluation.refresh_from_db()
+    assert (evaluation.state, evaluation.passed, evaluation.total) == ("cancelled", 2, 4)
