@@ -134,6 +134,7 @@ def test_a_cancel_stops_a_running_evaluation_after_the_rows_in_flight(
     people, prompt, golden, connection, fake, settings
 ):
     settings.EVALUATION_ROWS_AT_ONCE = 1
+    settings.EVALUATION_ROW_TIMEOUT_SECONDS = 10  # longer than the row is held
     fake.hold_after = 1  # the first row is answered, the second held
     evaluation = queued(people, prompt)
     ended = []
@@ -154,7 +155,9 @@ def test_a_cancel_stops_a_running_evaluation_after_the_rows_in_flight(
 
     assert ended == ["cancelled"]
     assert sum(fake.calls.values()) == 2  # the two rows not started never ran
-    assert RowResult.objects.filter(evaluation=evaluation).count() == 2
+    assert list(
+        RowResult.objects.filter(evaluation=evaluation).values_list("error", flat=True)
+    ) == ["", ""]
     assert not RowClaim.objects.filter(evaluation=evaluation, recorded=False).exists()
     evaluation.refresh_from_db()
     assert (evaluation.state, evaluation.passed, evaluation.total) == ("cancelled", 2, 4)
