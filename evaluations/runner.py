@@ -466,6 +466,8 @@ def execute(evaluation_id: int) -> str:
     except (DomainError, Connection.DoesNotExist) as exc:
         _finish(evaluation, Evaluation.State.FAILED, f"The evaluation cannot run: {exc}")
         return evaluation.state
+    if evaluation.cancel_requested:  # asked while its last worker was gone
+        stop.set()
     worker = uuid.uuid4().hex
     try:
         _run_rows(evaluation, rows, judge, stop, worker)

@@ -161,3 +161,15 @@ def test_a_cancel_stops_a_running_evaluation_after_the_rows_in_flight(
     assert not RowClaim.objects.filter(evaluation=evaluation, recorded=False).exists()
     evaluation.refresh_from_db()
     assert (evaluation.state, evaluation.passed, evaluation.total) == ("cancelled", 2, 4)
+
+
+def test_a_cancelled_evaluation_whose_worker_was_gone_is_ended_without_running_a_row(
+    people, prompt, golden, connection, fake
+):
+    evaluation = queued(people, prompt)
+    assert claims.join(evaluation.pk)  # a worker took it, then went away
+    services.cancel_evaluation(people["ed"], Evaluation.objects.get(pk=evaluation.pk))
+
+    assert execute(evaluation.pk) == "cancelled"
+    assert fake.calls == {}
+    assert not RowClaim.objects.filter(evaluation=evaluation).exists()
