@@ -12,7 +12,8 @@ For a worker killed mid-run: with ``hold_after`` set, the row requests after tha
 are held until ``released`` is set; a held request whose client is gone by then (its
 process was killed) is counted in ``abandoned``, every answer that reached its client
 in ``delivered`` (per ticket): a row run twice to completion shows as 2 there. A judge's
-question is kept in ``questions``; ``verdicts[graded output]`` replaces its answer.
+question is kept in ``questions``; ``verdicts[graded output]`` replaces its answer, and
+``judge_faults[graded output]`` scripts faults of the judge's requests like ``faults``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ModelFake:
     abandoned: dict[str, int] = field(default_factory=dict)
     questions: list[str] = field(default_factory=list)
     verdicts: dict[str, str] = field(default_factory=dict)
+    judge_faults: dict[str, list[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -69,6 +71,9 @@ class ModelFake:
             with self.lock:
                 self.judged += 1
                 self.questions.append(last)
+                script = self.judge_faults.get(graded) or []
+                if script:
+                    return script.pop(0), "", None
             if graded in self.verdicts:
                 return "ok", self.verdicts[graded], None
             verdict = "pass" if graded == "billing" else "fail"

@@ -90,3 +90,17 @@ def test_a_judge_answering_in_words_is_understood(people, prompt, judged, fake):
     reason = "it should say other team"
     assert judge_verdict(row) == {"type": "judge", "passed": False, "reason": reason}
     assert row.error == ""
+
+
+def test_a_judge_that_cannot_answer_makes_that_row_an_error(people, prompt, judged, fake, settings):
+    settings.EVALUATION_RETRIES = 1
+    fake.answers["app crashes"] = "unsure"
+    fake.judge_faults["unsure"] = ["server_error", "server_error"]
+    evaluation = run(people, prompt)
+
+    assert (evaluation.passed, evaluation.failed, evaluation.errors) == (2, 1, 1)
+    row = RowResult.objects.get(evaluation=evaluation, index=3)
+    assert row.error.startswith("judge_error: The judge could not answer: ")
+    assert "Boom." in row.error
+    assert judge_verdict(row)["passed"] is False
+    assert fake.judge_faults["unsure"] == []  # asked again once, as any call
