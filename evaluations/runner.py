@@ -345,6 +345,16 @@ class _Rows:
         return bool(self.waiting)
 
 
+def _outcome_of(future: Future, row: Row) -> RowDone | None:
+    """The row's result; a fault of this program on one row makes that row an error
+    instead of stopping the evaluation (which would be taken up and fail again)."""
+    try:
+        return future.result()
+    except Exception as exc:
+        log.exception("evaluation row %s failed", row.index)
+        return RowDone(row.index, error=f"worker_error: {type(exc).__name__}: {exc}"[:500])
+
+
 def _run_rows(
     evaluation: Evaluation,
     rows: list[Row],
@@ -370,8 +380,8 @@ def _run_rows(
             if running:
                 finished, _ = wait(running, timeout=claims.tick(), return_when=FIRST_COMPLETED)
                 for future in finished:
-                    done = future.result()
                     row = running.pop(future)
+                    done = _outcome_of(future, row)
                     if done is not None:
                         record_row(evaluation, row, done, price, worker)
             elif stop.is_set() or not share.elsewhere:

@@ -28,7 +28,9 @@ def test_every_save_is_a_new_revision_and_old_ones_stay(as_user, prompt):
 @pytest.mark.parametrize(
     "check",
     [{"type": "regex", "value": "("}, {"type": "json_schema", "schema": {"type": "nope"}},
-     {"type": "judge"}, {"type": "max_chars", "value": 0}, {"type": "shout"}],
+     {"type": "judge"}, {"type": "max_chars", "value": 0}, {"type": "shout"},
+     {"type": "json_schema", "schema": {"$ref": "https://example.com/ticket.json"}},
+     {"type": "json_schema", "schema": {"properties": {"a": {"$ref": "other.json#/x"}}}}],
 )  # fmt: skip
 def test_a_check_that_cannot_work_is_400_when_saved(as_user, prompt, check):
     answer = as_user("ed").post(
@@ -107,3 +109,16 @@ def test_the_list_counts_rows_in_the_database_without_loading_them(as_user, peop
         {"name": "none", "revision": 1, "rows": 0},
         {"name": "seven", "revision": 1, "rows": 7},
     ]
+
+
+def test_a_schema_part_that_is_not_there_fails_the_check_with_its_reason():
+    from evaluations.checks import clean_checks
+
+    checks = clean_checks(
+        [{"type": "json_schema", "schema": {"$ref": "#/definitions/missing"}},
+         {"type": "json_schema", "schema": {"const": {"$ref": "not a reference"}}}]
+    )  # fmt: skip
+    (missing, data) = verdicts(checks, '{"$ref": "not a reference"}', {}, None)
+    assert not missing["passed"]
+    assert missing["reason"].startswith("the schema's $ref does not resolve: ")
+    assert data == {"type": "json_schema", "passed": True, "reason": "matches the schema"}
