@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonschema
+from referencing.exceptions import Unresolvable
 
 from registry_site.errors import Invalid
 
@@ -87,7 +88,29 @@ def _clean_schema(schema: Any, index: int) -> dict:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise _bad(index, f"the schema is not valid: {exc.message}.") from None
+    for ref in _refs(schema):
+        if not ref.startswith("#"):
+            # The worker fetches nothing: a schema refers only to its own parts.
+            raise _bad(index, f"the schema may refer only to itself ('#...'), not {ref[:80]!r}.")
     return schema
+
+
+# Keywords whose values are data, not schemas: a "$ref" inside them is no reference.
+_DATA_KEYWORDS = {"const", "enum", "default", "examples"}
+
+
+def _refs(schema: Any) -> list[str]:
+    found = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str):
+                found.append(value)
+            elif key not in _DATA_KEYWORDS:
+                found += _refs(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            found += _refs(item)
+    return found
 
 
 def clean_checks(checks: Any) -> list[dict]:
@@ -122,7 +145,10 @@ def _schema_verdict(check: dict, output: str) -> tuple[bool, str]:
     if not ok:
         return False, reason
     validator = jsonschema.validators.validator_for(check["schema"])(check["schema"])
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    except Unresolvable as exc:  # a "#..." part the schema does not have
+        return False, f"the schema's $ref does not resolve: {_short(str(exc))}"
     if error is not None:
         return False, f"does not match the schema: {error.message}"
     return True, "matches the schema"

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Func, IntegerField, OuterRef, QuerySet, Subquery
 
 from accounts.services import require
 from evaluations.checks import clean_checks
@@ -74,14 +74,27 @@ def clean_rows(rows: Any) -> list[dict]:
 # ------------------------------------------------------------------ reading
 
 
+class RowCount(Func):
+    """How many rows a revision holds, counted by the database (its rows stay there)."""
+
+    function = "JSON_ARRAY_LENGTH"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra)
+
+
 def datasets_of(actor: Any, prompt: Prompt) -> list[DatasetRevision]:
-    """The latest revision of each of the prompt's datasets, by name."""
+    """The latest revision of each of the prompt's datasets, by name, each with its
+    ``row_count`` and without its rows."""
     require(actor, "view", prompt, "No such prompt.")
     # One query whatever the number of datasets: each one's newest revision by subquery.
     newest = DatasetRevision.objects.filter(dataset=OuterRef("dataset_id")).order_by("-number")
     found = (
         DatasetRevision.objects.filter(dataset__prompt=prompt, pk=Subquery(newest.values("pk")[:1]))
         .select_related("dataset")
+        .defer("rows")
+        .annotate(row_count=RowCount("rows"))
         .order_by("dataset__name")
     )
     return list(found)
@@ -116,11 +129,22 @@ def revisions_of(actor: Any, prompt: Prompt, name: Any) -> QuerySet[DatasetRevis
 # ------------------------------------------------------------------ writing
 
 
+def check_writable(prompt: Prompt) -> None:
+    """An archived prompt is read-only: its datasets and evaluations are read, none is
+    changed or started until it is restored."""
+    if prompt.is_archived:
+        raise Conflict(
+            f"{prompt.address} is archived: restore it to change its datasets or run evaluations.",
+            {"reason": "archived"},
+        )
+
+
 def create_dataset(
     actor: Any, prompt: Prompt, *, name: Any, rows: Any, checks: Any = None
 ) -> DatasetRevision:
     """A new dataset at revision 1."""
     require(actor, "edit", prompt, "Only editors write datasets.")
+    check_writable(prompt)
     name = check_name(name)
     rows, checks = clean_rows(rows), clean_checks(checks)
     with transaction.atomic():
@@ -137,6 +161,7 @@ def save_revision(
 ) -> DatasetRevision:
     """The dataset's next revision; the earlier ones stay as they were."""
     require(actor, "edit", prompt, "Only editors write datasets.")
+    check_writable(prompt)
     rows, checks = clean_rows(rows), clean_checks(checks)
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().filter(prompt=prompt, name=name).first()

@@ -6,34 +6,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.utils import timezone
 
-from evaluations.models import Evaluation
-from evaluations.runner import stale_evaluations
+from evaluations.claims import stale_evaluations, take_stale
 from evaluations.services import enqueue
 from releases.services import activate_due
 from webhooks.delivery import deliver_due
 
 log = logging.getLogger(__name__)
-# A requeued evaluation is not requeued again for this long (its new job is waiting).
-REQUEUE_GRACE = timedelta(seconds=60)
 
 
 def requeue_stale() -> int:
-    """Queue a new job for each evaluation whose worker went silent past the lease. Its
-    heartbeat is set just at the lease's edge: the new job may claim it at once, and
-    the next rounds leave it alone for REQUEUE_GRACE."""
+    """Queue a new job for each evaluation whose workers went silent past the lease
+    (evaluations/claims.py): whoever runs it takes over the rows whose lease ended. The
+    heartbeat moves on as it is queued, so it is queued again only if that job, too,
+    is not started within another lease (a duplicate job finds nothing left to do)."""
     requeued = 0
-    for pk in stale_evaluations(grace=REQUEUE_GRACE):
-        edge = timezone.now() - timedelta(seconds=settings.EVALUATION_LEASE_SECONDS)
-        moved = Evaluation.objects.filter(
-            pk=pk, state=Evaluation.State.RUNNING, heartbeat_at__lt=edge - REQUEUE_GRACE
-        ).update(heartbeat_at=edge)
-        if moved:
+    for pk in stale_evaluations():
+        if take_stale(pk):
             enqueue(pk)
             requeued += 1
     return requeued

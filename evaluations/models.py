@@ -80,8 +80,8 @@ class Evaluation(models.Model):
     cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     error_message = models.TextField(blank=True)
-    # Moved on with every row recorded: a running evaluation whose heartbeat is older
-    # than EVALUATION_LEASE_SECONDS lost its worker, and another one takes it over.
+    # Moved on by its workers while they run it (evaluations/claims.py): a running
+    # evaluation whose heartbeat is older than EVALUATION_LEASE_SECONDS is queued again.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -138,3 +138,26 @@ class RowResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.evaluation_id}#{self.index}"
+
+
+class RowClaim(models.Model):
+    """Which worker runs one row of an evaluation, and until when. A worker claims a row
+    before calling the model and renews the lease while the call runs; another worker
+    takes the row over only once the lease ran out (its worker stopped), and a row is
+    recorded only by the worker holding its claim, so no row is run twice to the end by
+    two live workers, and a killed worker's rows are run again by another."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="claims")
+    index = models.PositiveIntegerField()
+    worker = models.CharField(max_length=64)
+    lease_until = models.DateTimeField()
+    recorded = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "index"], name="row_claim_unique"),
+        ]
+        ordering = ["evaluation", "index"]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_id}#{self.index} by {self.worker}"

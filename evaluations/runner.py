@@ -1,12 +1,14 @@
 """Executing an evaluation, in the worker.
 
-The evaluation is claimed first (queued -> running, or a running one whose worker went
-silent past the lease), so each is run by one worker at a time. Rows then go through a
-bounded pool: a thread calls the provider and judges the output (no database in the
-threads); this thread records each row as it finishes, exactly once per index (a row a
-previous worker already recorded is skipped, never run again). A refusal for the moment
-(429, 5xx, no answer) is retried after its Retry-After, up to EVALUATION_RETRIES times;
-each call is bounded by EVALUATION_ROW_TIMEOUT_SECONDS; a cancel stops rows not started.
+Any worker given the evaluation's job joins it; each row is claimed under a lease
+before it runs (evaluations/claims.py), so two workers never run the same row, and a
+killed worker's rows are taken over once their lease ends. Rows go through a bounded
+pool: a thread calls the provider and judges the output (no database in the threads);
+this thread claims rows, records each one as it finishes (only while it holds the
+claim) and renews its leases. A refusal for the moment (429, 5xx, no answer) is
+retried after its Retry-After, up to EVALUATION_RETRIES times; each call is bounded by
+EVALUATION_ROW_TIMEOUT_SECONDS; a cancel stops rows not started. A judge that cannot
+answer, or answers neither pass nor fail, makes its row an error (``judge_error``).
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ import json
 import logging
 import re
 import threading
+import time
+import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from evaluations import checks as checking
+from evaluations import claims
 from evaluations.connecting import pick_model
 from evaluations.models import Evaluation, RowResult
 from prompts import templating
@@ -41,6 +46,14 @@ JUDGE_INSTRUCTIONS = (
     "You grade an output of a language model against a rubric. Answer with JSON only: "
     '{"verdict": "pass" or "fail", "reason": "one sentence"}.'
 )
+
+
+class NoVerdict(Exception):
+    """A judge gave no verdict: its row is an error, not a failure of the output."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -62,37 +75,6 @@ class RowDone:
     output_tokens: int | None = None
     latency_ms: int = 0
     attempts: int = 1
-
-
-# ------------------------------------------------------------------ claiming
-
-
-def claim(evaluation_id: int) -> Evaluation | None:
-    """Take the evaluation for this worker, or None when another worker has it (or it
-    is finished): a queued one, or a running one whose heartbeat outlived the lease."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.EVALUATION_LEASE_SECONDS)
-    taken = Evaluation.objects.filter(
-        Q(state=Evaluation.State.QUEUED)
-        | Q(state=Evaluation.State.RUNNING, heartbeat_at__lt=stale),
-        pk=evaluation_id,
-        cancel_requested=False,
-    ).update(state=Evaluation.State.RUNNING, heartbeat_at=now, started_at=now)
-    if not taken:
-        return None
-    return Evaluation.objects.select_related(
-        "prompt__team", "version", "revision__dataset", "connection"
-    ).get(pk=evaluation_id)
-
-
-def stale_evaluations(grace: timedelta = timedelta(0)) -> list[int]:
-    """Running evaluations whose worker stopped moving them on: another one takes over."""
-    stale = timezone.now() - timedelta(seconds=settings.EVALUATION_LEASE_SECONDS) - grace
-    return list(
-        Evaluation.objects.filter(
-            state=Evaluation.State.RUNNING, heartbeat_at__lt=stale
-        ).values_list("pk", flat=True)[:50]
-    )
 
 
 # ------------------------------------------------------------------ preparing
@@ -239,10 +221,12 @@ def _judge_for(evaluation: Evaluation, judges: dict, stop: threading.Event) -> c
         plan = _plan(evaluation, connection, model, messages, {})
         outcome, _ = call_with_retries(plan, stop)
         if outcome.error_code:
-            return False, f"the judge could not answer: {outcome.error_message}"
+            raise NoVerdict(f"The judge could not answer: {outcome.error_message}")
         reply = _judge_reply(outcome.output)
         if reply is None:
-            return False, "the judge did not answer pass or fail"
+            said = " ".join(outcome.output.split())
+            said = said if len(said) <= 80 else said[:77] + "..."
+            raise NoVerdict(f"The judge answered neither pass nor fail: {said!r}")
         return reply
 
     return judge
@@ -265,7 +249,18 @@ def run_row(
         done.error = f"{outcome.error_code}: {outcome.error_message}"
         return done
     facts = {"variables": row.variables, "expected": row.expected}
-    done.verdicts = checking.verdicts(checks, outcome.output, facts, judge)
+    undecided: list[str] = []
+
+    def judging(check: dict, output: str, facts: dict) -> tuple[bool, str]:
+        try:
+            return judge(check, output, facts)
+        except NoVerdict as exc:
+            undecided.append(exc.reason)
+            return False, exc.reason
+
+    done.verdicts = checking.verdicts(checks, outcome.output, facts, judging)
+    if undecided:
+        done.error = "judge_error: " + " ".join(undecided)
     return done
 
 
@@ -285,10 +280,16 @@ def _cost(price: ModelPrice | None, done: RowDone) -> Decimal | None:
     return (spent / Decimal(1_000_000)).quantize(Decimal("0.00000001"))
 
 
-def record_row(evaluation: Evaluation, row: Row, done: RowDone, price: ModelPrice | None) -> None:
+def record_row(
+    evaluation: Evaluation, row: Row, done: RowDone, price: ModelPrice | None, worker: str
+) -> None:
+    """Write the row's result if this worker still holds its claim."""
     passed = not done.error and all(v["passed"] for v in done.verdicts)
     try:
         with transaction.atomic():
+            if not claims.mark_recorded(evaluation.pk, done.index, worker):
+                log.info("evaluation %s row %s was taken over", evaluation.pk, done.index)
+                return
             RowResult.objects.create(
                 evaluation=evaluation,
                 index=done.index,
@@ -312,47 +313,96 @@ def record_row(evaluation: Evaluation, row: Row, done: RowDone, price: ModelPric
         log.info("evaluation %s row %s was recorded already", evaluation.pk, done.index)
 
 
-def _cancel_requested(evaluation: Evaluation) -> bool:
-    return Evaluation.objects.filter(pk=evaluation.pk, cancel_requested=True).exists()
+class _Rows:
+    """This worker's share of the rows, claimed a pool's width at a time; a row another
+    worker holds is tried again once its lease may have ended."""
+
+    def __init__(self, evaluation: Evaluation, rows: list[Row], worker: str, width: int):
+        self.evaluation, self.worker, self.width = evaluation, worker, width
+        self.waiting = deque(rows)
+        self.claimed: deque[Row] = deque()
+        self.elsewhere: list[Row] = []
+
+    def next_claimed(self) -> Row | None:
+        while not self.claimed and self.waiting:
+            batch = [self.waiting.popleft() for _ in range(min(self.width, len(self.waiting)))]
+            taken = set(
+                claims.claim_rows(self.evaluation.pk, [r.index for r in batch], self.worker)
+            )
+            self.claimed.extend(r for r in batch if r.index in taken)
+            self.elsewhere.extend(r for r in batch if r.index not in taken)
+        return self.claimed.popleft() if self.claimed else None
+
+    def look_again(self) -> bool:
+        """Rows held elsewhere and still not recorded go back in line; whether any did."""
+        recorded = set(
+            RowResult.objects.filter(
+                evaluation=self.evaluation, index__in=[r.index for r in self.elsewhere]
+            ).values_list("index", flat=True)
+        )
+        self.waiting.extend(r for r in self.elsewhere if r.index not in recorded)
+        self.elsewhere = []
+        return bool(self.waiting)
+
+
+def _outcome_of(future: Future, row: Row) -> RowDone | None:
+    """The row's result; a fault of this program on one row makes that row an error
+    instead of stopping the evaluation (which would be taken up and fail again)."""
+    try:
+        return future.result()
+    except Exception as exc:
+        log.exception("evaluation row %s failed", row.index)
+        return RowDone(row.index, error=f"worker_error: {type(exc).__name__}: {exc}"[:500])
 
 
 def _run_rows(
-    evaluation: Evaluation, rows: list[Row], judge: checking.Judge, stop: threading.Event
+    evaluation: Evaluation,
+    rows: list[Row],
+    judge: checking.Judge,
+    stop: threading.Event,
+    worker: str,
 ) -> None:
     price = _price(evaluation.model)
     checks = evaluation.revision.checks
-    by_index = {row.index: row for row in rows}
     width = max(1, min(settings.EVALUATION_ROWS_AT_ONCE, len(rows)))
-    pending = iter(rows)
-    running: set[Future] = set()
+    share = _Rows(evaluation, rows, worker, width)
+    running: dict[Future, Row] = {}
+    renewed = time.monotonic()
+    # Only `width` rows are handed to the pool at a time: a cancel stops the rest, and
+    # a large dataset holds no more than that in flight.
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="evaluation") as pool:
-        # Only `width` rows are handed to the pool at a time: a cancel stops the rest,
-        # and a large dataset holds no more than that in flight.
-        for row in pending:
-            running.add(pool.submit(run_row, row, checks, judge, stop))
-            if len(running) >= width:
-                break
-        while running:
-            finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in finished:
-                done = future.result()
-                if done is not None:
-                    record_row(evaluation, by_index[done.index], done, price)
-            if _cancel_requested(evaluation):
-                stop.set()
-            for _ in finished:
-                row = next(pending, None)
-                if row is not None:
-                    running.add(pool.submit(run_row, row, checks, judge, stop))
+        while True:
+            while len(running) < width and not stop.is_set():
+                row = share.next_claimed()
+                if row is None:
+                    break
+                running[pool.submit(run_row, row, checks, judge, stop)] = row
+            if running:
+                finished, _ = wait(running, timeout=claims.tick(), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    row = running.pop(future)
+                    done = _outcome_of(future, row)
+                    if done is not None:
+                        record_row(evaluation, row, done, price, worker)
+            elif stop.is_set() or not share.elsewhere:
+                return
+            else:  # what is left is another worker's: wait for it, or for its lease to end
+                stop.wait(claims.tick())
+                share.look_again()
+            if time.monotonic() - renewed >= claims.tick():
+                renewed = time.monotonic()
+                if claims.renew(evaluation.pk, worker):
+                    stop.set()
 
 
-def _finish(evaluation: Evaluation, state: str, message: str = "") -> None:
+def _finish(evaluation: Evaluation, state: str, message: str = "") -> bool:
+    """End the evaluation (once: False when another worker ended it first)."""
     results = RowResult.objects.filter(evaluation=evaluation)
     totals = results.aggregate(
         input_tokens=Sum("input_tokens"), output_tokens=Sum("output_tokens"), cost=Sum("cost")
     )
     with transaction.atomic():
-        Evaluation.objects.filter(pk=evaluation.pk).update(
+        ended = Evaluation.objects.filter(pk=evaluation.pk, state=Evaluation.State.RUNNING).update(
             state=state,
             error_message=message,
             passed=results.filter(passed=True).count(),
@@ -364,6 +414,8 @@ def _finish(evaluation: Evaluation, state: str, message: str = "") -> None:
             finished_at=timezone.now(),
         )
         evaluation.refresh_from_db()
+        if not ended:
+            return False
         events.emit(
             events.EVALUATION_COMPLETED,
             team=evaluation.prompt.team,
@@ -381,17 +433,41 @@ def _finish(evaluation: Evaluation, state: str, message: str = "") -> None:
                 "pass_rate": evaluation.pass_rate,
             },
         )
+    return True
+
+
+def _conclude(evaluation: Evaluation, stop: threading.Event) -> str:
+    """The state this worker leaves the evaluation in, once its share of rows is done."""
+    evaluation.refresh_from_db()
+    if evaluation.finished:
+        return evaluation.state
+    if stop.is_set() or evaluation.cancel_requested:
+        # Rows another worker still runs are recorded (or their lease ends) first.
+        while claims.anyone_running(evaluation.pk):
+            time.sleep(claims.tick())
+        state = Evaluation.State.CANCELLED
+    else:
+        if RowResult.objects.filter(evaluation=evaluation).count() < evaluation.total:
+            return evaluation.state  # another worker records the rest and ends it
+        errors = RowResult.objects.filter(evaluation=evaluation, error__gt="").count()
+        failed = evaluation.total and errors == evaluation.total
+        state = Evaluation.State.FAILED if failed else Evaluation.State.SUCCEEDED
+    _finish(evaluation, state)
+    return evaluation.state
 
 
 def execute(evaluation_id: int) -> str:
-    """Run the evaluation to its end; the state it ended in (or "skipped")."""
-    evaluation = claim(evaluation_id)
-    if evaluation is None:
+    """Run the evaluation's rows that no live worker holds; the state it is left in, or
+    "skipped" when it was already finished."""
+    if not claims.join(evaluation_id):
         return "skipped"
+    evaluation = Evaluation.objects.select_related(
+        "prompt__team", "version", "revision__dataset", "connection"
+    ).get(pk=evaluation_id)
     connection = evaluation.connection
     if connection is None:
         _finish(evaluation, Evaluation.State.FAILED, "The connection was deleted.")
-        return Evaluation.State.FAILED
+        return evaluation.state
     try:
         done = set(RowResult.objects.filter(evaluation=evaluation).values_list("index", flat=True))
         rows = _rows(evaluation, connection, done)
@@ -399,14 +475,12 @@ def execute(evaluation_id: int) -> str:
         judge = _judge_for(evaluation, _judges(evaluation, connection), stop)
     except (DomainError, Connection.DoesNotExist) as exc:
         _finish(evaluation, Evaluation.State.FAILED, f"The evaluation cannot run: {exc}")
-        return Evaluation.State.FAILED
-    _run_rows(evaluation, rows, judge, stop)
-    evaluation.refresh_from_db()
-    if stop.is_set() or evaluation.cancel_requested:
-        state = Evaluation.State.CANCELLED
-    elif evaluation.total and evaluation.errors == evaluation.total:
-        state = Evaluation.State.FAILED
-    else:
-        state = Evaluation.State.SUCCEEDED
-    _finish(evaluation, state)
-    return state
+        return evaluation.state
+    if evaluation.cancel_requested:  # asked while its last worker was gone
+        stop.set()
+    worker = uuid.uuid4().hex
+    try:
+        _run_rows(evaluation, rows, judge, stop, worker)
+    finally:
+        claims.release(evaluation.pk, worker)
+    return _conclude(evaluation, stop)

@@ -70,6 +70,7 @@ def start_evaluation(
 ) -> Evaluation:
     """Queue an evaluation of the version on the dataset's latest revision."""
     require(actor, "edit", prompt, "Only editors and above run evaluations.")
+    datasets.check_writable(prompt)
     revision = datasets.latest_revision(prompt, dataset)
     if revision is None:
         raise Invalid(

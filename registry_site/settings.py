@@ -361,11 +361,12 @@ RUNS_AT_ONCE_PER_CONNECTION = envint("RUNS_AT_ONCE_PER_CONNECTION", 4, minimum=1
 TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 # Evaluations: rows at once per evaluation, how long one row may take, retries of a row
 # the provider refused for the moment (429 or 5xx), the longest Retry-After honoured,
-# and how long a running evaluation may go without progress before another worker
-# takes it over.
+# and the lease of a row a worker runs: the worker renews it (and the evaluation's
+# heartbeat) every quarter of it, at most every second, and once it runs out, the
+# worker is taken for gone and another one takes its rows over.
 EVALUATION_ROWS_AT_ONCE = envint("EVALUATION_ROWS_AT_ONCE", 8, minimum=1)
 EVALUATION_ROW_TIMEOUT_SECONDS = envint("EVALUATION_ROW_TIMEOUT_SECONDS", 60, minimum=1)
 EVALUATION_RETRIES = envint("EVALUATION_RETRIES", 3, minimum=0)
 EVALUATION_MAX_RETRY_WAIT_SECONDS = envint("EVALUATION_MAX_RETRY_WAIT_SECONDS", 60, minimum=0)
-EVALUATION_LEASE_SECONDS = envint("EVALUATION_LEASE_SECONDS", 300, minimum=10)
+EVALUATION_LEASE_SECONDS = envint("EVALUATION_LEASE_SECONDS", 60, minimum=2)
 # Outbound address policy (registry_site/outbound.py): CIDRs let through although they

@@ -110,7 +110,7 @@ def _time(value: Any) -> str | None:
 
 
 def dataset_summary_out(revision: DatasetRevision) -> dict:
-    return {"name": revision.dataset.name, "revision": revision.number, "rows": len(revision.rows)}
+    return {"name": revision.dataset.name, "revision": revision.number, "rows": revision.row_count}
 
 
 def dataset_out(revision: DatasetRevision) -> dict:

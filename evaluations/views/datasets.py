@@ -59,18 +59,24 @@ def start_form(prompt: Prompt, data=None) -> StartForm:
     return StartForm(data, sources=sources(prompt), connections=connection_choices(prompt))
 
 
-def _write(form: DatasetForm, save) -> DatasetRevision | None:
-    """Parse the form and save through ``save(rows, checks)``; refusals go on the form."""
+def _write(form: DatasetForm, save) -> tuple[DatasetRevision | None, int]:
+    """Parse the form and save through ``save(rows, checks)``; refusals go on the form.
+    The revision saved, or None and the status of the refusal."""
     if not form.is_valid():
-        return None
+        return None, 400
     try:
         rows, checks = form.parsed()
-        return save(rows, checks)
+        return save(rows, checks), 200
     except Forbidden as error:
         raise PermissionDenied(error.message) from None
     except DomainError as error:
         form_error(form, error)
-        return None
+        return None, error.status
+
+
+def _may_edit(request: HttpRequest, prompt: Prompt) -> bool:
+    """Whether the page offers its forms (an archived prompt's are read-only)."""
+    return not prompt.is_archived and can(request.user, "edit", prompt)
 
 
 def _dataset_url(prompt: Prompt, name: str) -> str:
@@ -86,7 +92,7 @@ def _list_page(request: HttpRequest, prompt: Prompt, form: DatasetForm, status: 
         "prompt_path": prompt_path(prompt),
         "datasets": datasets.datasets_of(request.user, prompt),
         "form": form,
-        "may_edit": can(request.user, "edit", prompt),
+        "may_edit": _may_edit(request, prompt),
     }
     return render(request, "evaluations/datasets.html", context, status=status)
 
@@ -94,7 +100,7 @@ def _list_page(request: HttpRequest, prompt: Prompt, form: DatasetForm, status: 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def dataset_list(request: HttpRequest, team: str, slug: str) -> HttpResponse:
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     if request.method != "POST":
         initial = {"rows_format": "jsonl", "checks": "[]"}
         if request.GET.get("from") == "samples":
@@ -103,14 +109,14 @@ def dataset_list(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             )
         return _list_page(request, prompt, DatasetForm(initial=initial))
     form = DatasetForm(request.POST)
-    created = _write(
+    created, status = _write(
         form,
         lambda rows, checks: datasets.create_dataset(
             request.user, prompt, name=form.cleaned_data["name"], rows=rows, checks=checks
         ),
     )
     if created is None:
-        return _list_page(request, prompt, form, status=400)
+        return _list_page(request, prompt, form, status=status)
     return redirect(_dataset_url(prompt, created.dataset.name))
 
 
@@ -133,7 +139,7 @@ def _dataset_page(
     start: StartForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    may_edit = can(request.user, "edit", prompt)
+    may_edit = _may_edit(request, prompt)
     initial = initial_of(revision.rows, revision.checks) if may_edit and form is None else None
     evaluations = services.evaluations_of(request.user, prompt).filter(
         revision__dataset_id=revision.dataset_id
@@ -158,28 +164,29 @@ def _dataset_page(
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def dataset_page(request: HttpRequest, team: str, slug: str, name: str) -> HttpResponse:
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     revision = _revision_or_404(request, prompt, name)
     if request.method != "POST":
         return _dataset_page(request, prompt, revision)
     form = DatasetForm(request.POST, editing=True)
-    saved = _write(
+    saved, status = _write(
         form,
         lambda rows, checks: datasets.save_revision(
             request.user, prompt, name, rows=rows, checks=checks
         ),
     )
     if saved is None:
-        return _dataset_page(request, prompt, revision, form=form, status=400)
+        return _dataset_page(request, prompt, revision, form=form, status=status)
     return redirect(_dataset_url(prompt, name))
 
 
 @login_required
 @require_POST
 def start_evaluation(request: HttpRequest, team: str, slug: str, name: str) -> HttpResponse:
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     revision = _revision_or_404(request, prompt, name)
     form = start_form(prompt, request.POST)
+    status = 400
     if form.is_valid():
         try:
             evaluation = services.start_evaluation(
@@ -189,9 +196,10 @@ def start_evaluation(request: HttpRequest, team: str, slug: str, name: str) -> H
             raise PermissionDenied(error.message) from None
         except DomainError as error:
             form_error(form, error)
+            status = error.status
         else:
             return redirect(f"{prompt_path(prompt)}evaluations/{evaluation.pk}/")
-    return _dataset_page(request, prompt, revision, start=form, status=400)
+    return _dataset_page(request, prompt, revision, start=form, status=status)
 
 
 P = "p/<str:team>/<str:slug>"

@@ -64,7 +64,7 @@ def _summary(prompt: Prompt, evaluation: Evaluation) -> dict:
 @login_required
 @require_GET
 def evaluation_page(request: HttpRequest, team: str, slug: str, evaluation_id: int) -> HttpResponse:
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     evaluation = _evaluation_or_404(request, prompt, evaluation_id)
     failed_only = request.GET.get("failed") == "1"
     results = RowResult.objects.filter(evaluation=evaluation).order_by("index")
@@ -93,7 +93,7 @@ def evaluation_progress(
 ) -> HttpResponse:
     """The totals and progress bar. Once the evaluation finished, htmx is told to load
     the whole page again, so its rows show (and the polling, now absent, stops)."""
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     evaluation = _evaluation_or_404(request, prompt, evaluation_id)
     response = render(request, "evaluations/partials/progress.html", _summary(prompt, evaluation))
     if evaluation.finished and request.headers.get("HX-Request"):
@@ -104,7 +104,7 @@ def evaluation_progress(
 @login_required
 @require_POST
 def cancel(request: HttpRequest, team: str, slug: str, evaluation_id: int) -> HttpResponse:
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     evaluation = _evaluation_or_404(request, prompt, evaluation_id)
     try:
         services.cancel_evaluation(request.user, evaluation)
@@ -150,7 +150,7 @@ def _results_page(evaluation: Evaluation, page: int) -> list[RowResult]:
 @login_required
 @require_GET
 def compare_page(request: HttpRequest, team: str, slug: str) -> HttpResponse:
-    prompt = prompt_or_404(request, team, slug)
+    prompt = prompt_or_404(request, team, slug, archived=True)
     form = CompareForm(request.GET)
     if not form.is_valid():
         raise Http404("Name two evaluations: ?a=…&b=….")
