@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from composition import parsing
+from composition import releases as release_graphs
 from composition.checks import check_version
 from composition.models import Reference
 from prompts import cache, writing
+from releases import recording
 
 MAX_LEVELS = 10  # past the depth a save allows: older versions may reach further
 
@@ -34,3 +36,5 @@ def register() -> None:
     writing.register_source_reader(parsing.checkable)
     writing.register_version_check(check_version)
     cache.register_dependent_teams(dependent_teams)
+    recording.register_graph_reader(release_graphs.graph_of)
+    recording.register_announcement_data(release_graphs.changed_dependents)

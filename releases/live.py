@@ -71,6 +71,11 @@ def _live_rows(prompt_ids: list[int], at: datetime | None):
     )
 
 
+def live_rows(prompt_ids: list[int], at: datetime | None = None):
+    """The live deployments of these prompts, one per environment (a queryset)."""
+    return _live_rows(prompt_ids, at)
+
+
 def live_versions(prompts: list[Prompt], at: datetime | None = None) -> dict[int, dict[str, int]]:
     """{prompt id: {environment slug: live version number}} for many prompts in one query."""
     live: dict[int, dict[str, int]] = {p.pk: {} for p in prompts}
