@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from composition.services import Composed, compose
 from evaluations import checks as checking
 from evaluations import claims
 from evaluations.connecting import pick_model
@@ -111,23 +112,31 @@ def _plan(
     )
 
 
-def _render(version: Version, given: dict) -> list[dict]:
-    values = templating.resolve_values(version.variables, given)
-    if version.kind == Version.Kind.CHAT:
-        return templating.render_messages(version.messages, values)
-    return [{"role": "user", "content": templating.render_text(version.template, values)}]
+def _render(composed: Composed | DomainError, given: dict) -> list[dict]:
+    if isinstance(composed, DomainError):
+        raise composed  # every row fails with it: the evaluation says why
+    values = templating.resolve_values(composed.variables, given)
+    if composed.kind == Version.Kind.CHAT:
+        return templating.render_messages(composed.messages, values)
+    return [{"role": "user", "content": templating.render_text(composed.template, values)}]
 
 
 def _rows(evaluation: Evaluation, connection: Connection, skip: set[int]) -> list[Row]:
     version = evaluation.version
     config = version.config or {}
+    # What the version includes, composed once for every row (as resolved in the
+    # evaluation's environment; none: the latest of each snippet).
+    try:
+        composed: Composed | DomainError = compose(version, evaluation.environment or None)
+    except DomainError as exc:
+        composed = exc
     rows = []
     for index, row in enumerate(evaluation.revision.rows):
         if index in skip:
             continue
         item = Row(index, row.get("variables") or {}, row.get("expected"))
         try:
-            messages = _render(version, item.variables)
+            messages = _render(composed, item.variables)
         except DomainError as exc:
             item.error = f"{exc.code}: {exc.message}"
         else:

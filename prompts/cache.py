@@ -21,6 +21,7 @@ the pointers it used (``pointers``), so a warm resolve reads the token, not the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -91,10 +92,36 @@ def forget_team(team_slug: str) -> None:
     new_generation(generation_key(team_slug))
 
 
+# Apps above prompts whose answers for one prompt are made of others (composition:
+# a prompt that includes a snippet) name, for a prompt id, the slugs of the teams whose
+# answers hold a part of it. Prompts asks them without importing them.
+DependentTeams = Callable[[int], Iterable[str]]
+DEPENDENT_TEAMS: list[DependentTeams] = []
+
+
+def register_dependent_teams(dependents: DependentTeams) -> None:
+    if dependents not in DEPENDENT_TEAMS:
+        DEPENDENT_TEAMS.append(dependents)
+
+
+def teams_to_forget(prompt: Any) -> list[str]:
+    """The prompt's team, then every team whose answers hold a part of the prompt."""
+    slugs = {prompt.team.slug: None}
+    for dependents in DEPENDENT_TEAMS:
+        slugs.update(dict.fromkeys(dependents(prompt.pk)))
+    return list(slugs)
+
+
 def forget_prompt_on_commit(prompt: Any) -> None:
-    """After the current transaction commits, no pointer of the prompt's team is trusted."""
-    team_slug = prompt.team.slug
-    now_and_after_commit(lambda: forget_team(team_slug))
+    """After the current transaction commits, no pointer of the prompt's team, nor of a
+    team with a prompt that includes it, is trusted."""
+    team_slugs = teams_to_forget(prompt)
+
+    def forget() -> None:
+        for team_slug in team_slugs:
+            forget_team(team_slug)
+
+    now_and_after_commit(forget)
 
 
 def forget_team_on_commit(team: Any) -> None:

@@ -91,6 +91,7 @@ class VersionQuerySet(models.QuerySet):
 class Version(models.Model):
     # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
     permission_paths = ("prompt__team_id", "prompt_id")
+
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
         CHAT = "chat", "Chat"
@@ -155,6 +156,7 @@ class SampleInput(models.Model):
     Written only through prompts.samples; no history: a sample is a working aid, not
     part of what services fetch.
     """
+
     # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
     permission_paths = ("prompt__team_id", "prompt_id")
 

@@ -6,6 +6,7 @@ problem on its field).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +107,8 @@ _TITLES = {
     "template_unsafe": "Not allowed in a prompt",
     "render_limit": "Rendering stopped",
     "render_error": "Rendering failed",
+    "bad_reference": "Cannot include",
+    "composition_failed": "Cannot include",
 }
 
 
@@ -134,12 +137,23 @@ def _names_only(declared: list[dict], detected: list[str]) -> list[dict]:
     return list(seen.values())
 
 
+# What composes a draft when the page offers it (composition's compose_draft, given by
+# the views: prompts may not import it): (kind, template, messages) -> (the composed
+# template, the composed messages, the variables its snippets add).
+Composer = Callable[[str, str, list], tuple[str, list, list]]
+
+
 def compute_preview(
-    draft: Draft, texts: dict[str, str], sample: dict, shown: list[str] | None = None
+    draft: Draft,
+    texts: dict[str, str],
+    sample: dict,
+    shown: list[str] | None = None,
+    compose: Composer | None = None,
 ) -> dict:
     """The preview of a draft with sample values: its variables (with the text of each
     value input), and the rendered text or messages, or the missing variables, or the
-    template's error with its line."""
+    template's error with its line. With ``compose``, what the draft includes is
+    rendered in place, and the snippets' variables are offered too."""
     result: dict[str, Any] = {
         "kind": draft.kind,
         "error": None,
@@ -154,19 +168,24 @@ def compute_preview(
     else:
         result["empty"] = not draft.template.strip()
     detected: list[str] | None = None
+    template, messages, added = draft.template, draft.messages, []
     if not result["empty"]:
         try:
+            if compose is not None:
+                template, messages, added = compose(draft.kind, draft.template, draft.messages)
             if draft.kind == Version.Kind.CHAT:
-                detected = templating.check_messages(draft.messages)
+                detected = templating.check_messages(messages)
             else:
-                detected = templating.check(draft.template)
+                detected = templating.check(template)
         except DomainError as error:
             result["error"] = _describe(error)
     result["detected"] = detected or []
+    declared_names = {item.get("name") for item in draft.declared}
+    declared = [*draft.declared, *(v for v in added if v["name"] not in declared_names)]
     try:
-        variables = templating.merge_variables(draft.declared, detected or [])
+        variables = templating.merge_variables(declared, detected or [])
     except DomainError as error:
-        variables = _names_only(draft.declared, detected or [])
+        variables = _names_only(declared, detected or [])
         result["error"] = result["error"] or _describe(error, "Declared variables")
     if detected is None:
         # While the template does not parse, keep the inputs the page already shows.
@@ -191,9 +210,9 @@ def compute_preview(
         try:
             values = templating.resolve_values(variables, given)
             if draft.kind == Version.Kind.CHAT:
-                result["chat"] = templating.render_messages(draft.messages, values)
+                result["chat"] = templating.render_messages(messages, values)
             else:
-                result["rendered"] = templating.render_text(draft.template, values)
+                result["rendered"] = templating.render_text(template, values)
         except templating.MissingVariables as error:
             result["missing"] = list(error.details.get("missing", []))
         except DomainError as error:

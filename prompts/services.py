@@ -75,7 +75,11 @@ def _deploy_new(actor: Any, prompt: Prompt, version: Version, deploy_to: str | N
     if not deploy_to:
         return
     if not signals.deploy_requested.send(
-        sender=Version, actor=actor, prompt=prompt, version=version, environment=deploy_to,
+        sender=Version,
+        actor=actor,
+        prompt=prompt,
+        version=version,
+        environment=deploy_to,
         force=force,
     ):
         raise Invalid("Deploying needs the releases app.", {"field": "deploy_to"})

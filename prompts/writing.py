@@ -29,6 +29,54 @@ from webhooks import events
 
 T = TypeVar("T")
 
+# ---------------------------------------------------------------- what apps above add
+#
+# An app above prompts (composition) lets a template include other prompts. Prompts
+# asks it through these two lists, never importing it:
+# * a *source reader* gets one template source and where it sits ({"field": "template"}
+#   or {"field": "messages", "index": i}) and returns it as the sandbox is to check it
+#   (its references taken out, lines kept), raising a DomainError for a reference
+#   written in a form it refuses;
+# * a *version check* gets (actor, prompt, version) inside the transaction that writes
+#   the version (services and the importer alike) and raises a DomainError to refuse
+#   it: nothing is written then. It may write rows of its own beside the version.
+# With none registered an include is refused by the sandbox, as it always was.
+SourceReader = Callable[[str, dict], str]
+VersionCheck = Callable[[Any, Prompt, Version], None]
+SOURCE_READERS: list[SourceReader] = []
+VERSION_CHECKS: list[VersionCheck] = []
+
+
+def register_source_reader(reader: SourceReader) -> None:
+    if reader not in SOURCE_READERS:
+        SOURCE_READERS.append(reader)
+
+
+def register_version_check(check: VersionCheck) -> None:
+    if check not in VERSION_CHECKS:
+        VERSION_CHECKS.append(check)
+
+
+def checkable(source: Any, where: dict) -> Any:
+    """``source`` as the sandbox checks it: what the registered readers leave of it."""
+    if not isinstance(source, str):
+        return source
+    for reader in SOURCE_READERS:
+        source = reader(source, where)
+    return source
+
+
+def checkable_messages(messages: Any) -> Any:
+    if not isinstance(messages, list):
+        return messages
+    return [
+        {**m, "content": checkable(m["content"], {"field": "messages", "index": i})}
+        if isinstance(m, dict) and isinstance(m.get("content"), str)
+        else m
+        for i, m in enumerate(messages)
+    ]
+
+
 MAX_TAGS = 20
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,39}$")
 WRITE_ATTEMPTS = 5
@@ -116,14 +164,14 @@ def version_content(template: Any, messages: Any, variables: Any, config: Any) -
         raise Invalid("Give a template or chat messages, not both.", {"field": "messages"})
     if messages is not None:
         kind = Version.Kind.CHAT
-        detected = templating.check_messages(messages)
+        detected = templating.check_messages(checkable_messages(messages))
         messages = [{"role": m["role"], "content": m["content"]} for m in messages]
         template = ""
     else:
         kind = Version.Kind.TEXT
         if not isinstance(template, str) or not template.strip():
             raise Invalid("A template is required.", {"field": "template"})
-        detected = templating.check(template)
+        detected = templating.check(checkable(template, {"field": "template"}))
         messages = []
     merged = templating.merge_variables(variables or [], detected)
     config = check_config(config)
@@ -200,6 +248,8 @@ def new_version(
         **({"created_at": created_at} if created_at else {}),
         **content,
     )
+    for check in VERSION_CHECKS:
+        check(actor, prompt, version)
     events.emit(
         events.VERSION_CREATED, team=prompt.team, actor=actor, prompt=prompt, version=version
     )

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "prompts",
     "reviews",
     "releases",
+    "composition",
     "serving",
     "portable",
     "audit",

@@ -23,7 +23,7 @@ class EnvironmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
 
 @admin.register(Deployment)
 class DeploymentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    list_display = ["prompt", "environment", "version", "kind", "effective_at", "actor"]
-    list_filter = ["kind", "environment__slug", "prompt__team"]
+    list_display = ["prompt", "environment", "version", "kind", "exact", "effective_at", "actor"]
+    list_filter = ["kind", "exact", "environment__slug", "prompt__team"]
     search_fields = ["prompt__slug", "note"]
     list_select_related = ["prompt__team", "environment", "version", "actor"]

@@ -71,6 +71,11 @@ def _live_rows(prompt_ids: list[int], at: datetime | None):
     )
 
 
+def live_rows(prompt_ids: list[int], at: datetime | None = None):
+    """The live deployments of these prompts, one per environment (a queryset)."""
+    return _live_rows(prompt_ids, at)
+
+
 def live_versions(prompts: list[Prompt], at: datetime | None = None) -> dict[int, dict[str, int]]:
     """{prompt id: {environment slug: live version number}} for many prompts in one query."""
     live: dict[int, dict[str, int]] = {p.pk: {} for p in prompts}
@@ -125,3 +130,32 @@ def state_of(deployment: Deployment, live_ids: set[int], at: datetime | None = N
 def live_ids(prompt: Prompt, at: datetime | None = None) -> set[int]:
     """Ids of the deployments live now, one per environment, in one query."""
     return set(_live_rows([prompt.pk], at).values_list("id", flat=True))
+
+
+def live_in(prompt: Prompt, environment_slug: str, at: datetime | None = None) -> Version | None:
+    """The version of ``prompt`` live in its team's environment ``environment_slug``
+    (None: nothing, or no such environment), in one query."""
+    deployment = (
+        Deployment.objects.filter(
+            prompt=prompt,
+            environment__team_id=prompt.team_id,
+            environment__slug=environment_slug,
+            cancelled_at__isnull=True,
+            effective_at__lte=at or timezone.now(),
+        )
+        .select_related("version")
+        .order_by("-effective_at", "-id")
+        .first()
+    )
+    return deployment.version if deployment is not None else None
+
+
+def live_version_ids(
+    prompt_ids: list[int], at: datetime | None = None
+) -> dict[int, dict[str, int]]:
+    """{prompt id: {environment slug: live version id}} for many prompts in one query."""
+    live: dict[int, dict[str, int]] = {pk: {} for pk in prompt_ids}
+    rows = _live_rows(prompt_ids, at).values_list("prompt_id", "environment__slug", "version_id")
+    for prompt_id, env_slug, version_id in rows:
+        live[prompt_id][env_slug] = version_id
+    return live

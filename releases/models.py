@@ -50,6 +50,7 @@ class Deployment(models.Model):
     prompt and environment at any instant, and a planned one goes live at its time
     with nothing running.
     """
+
     # (team, prompt) lookups: how accounts.permissions reaches this row's team and prompt.
     permission_paths = ("prompt__team_id", "prompt_id")
 
@@ -72,6 +73,17 @@ class Deployment(models.Model):
     )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # What the version included when it went live: {"<snippet prompt id>": version id} of
+    # every snippet not pinned by number where written (``releases.recording``). None:
+    # not recorded (deployed before graphs were kept, not composable then, or planned
+    # and not announced yet).
+    graph = models.JSONField(null=True, blank=True, default=None)
+    # The same moment for people: [{"prompt_id", "version_id", "address", "version",
+    # "environment"}], every snippet of the composition (pinned by number too).
+    dependencies = models.JSONField(default=list, blank=True)
+    # Composes with ``graph`` instead of following the snippets (a rollback brings back
+    # the exact text it restores); a normal deployment follows them.
+    exact = models.BooleanField(default=False)
     history = HistoricalRecords(table_name="prompts_historicaldeployment")
 
     class Meta:

@@ -20,7 +20,7 @@ from prompts import cache, writing
 from prompts.models import Prompt, Version
 from registry_site.errors import Conflict, Invalid, NotFound
 from registry_site.history import attribute
-from releases.live import previous_version
+from releases import recording
 from releases.models import Deployment, Environment
 from releases.policy import check_breaking, check_policy
 from webhooks import events
@@ -39,10 +39,16 @@ def record_deployment(
     kind: str = Deployment.Kind.DEPLOY,
     when: datetime | None = None,
     note: str = "",
+    exact_graph: dict | None = None,
+    dependencies: list | None = None,
 ) -> Deployment:
     """The one writer of deployment rows: live now (and announced), or planned for
     ``when``. It asks nothing: ``deploy`` and ``rollback`` have checked the policy
-    under the prompt's lock; the importer restores what its files say was live."""
+    under the prompt's lock; the importer restores what its files say was live.
+
+    A deployment live now records the snippet versions its version takes
+    (``releases.recording``); given ``exact_graph`` (a rollback bringing back what a
+    deployment had), it composes with that graph for as long as it is live."""
     now = timezone.now()
     planned = when is not None and when > now
     deployment = Deployment(
@@ -56,7 +62,12 @@ def record_deployment(
         actor=actor,
         note=note,
         created_at=now,
+        exact=exact_graph is not None,
+        graph=exact_graph,
+        dependencies=list(dependencies or []) if exact_graph is not None else [],
     )
+    if not planned:
+        recording.record_graph(deployment)
     reason = note or f"{kind} version {version.number} to {environment.slug}"
     attribute(deployment, actor, reason).save()
     cache.forget_prompt_on_commit(prompt)
@@ -80,7 +91,11 @@ def announce(deployment: Deployment) -> None:
         prompt=deployment.prompt,
         version=deployment.version,
         environment=deployment.environment,
-        data={"deployment": deployment.pk, "note": deployment.note},
+        data=lambda: {
+            "deployment": deployment.pk,
+            "note": deployment.note,
+            **recording.announcement_data(deployment),
+        },
     )
 
 
@@ -135,9 +150,8 @@ def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "
 
     def write() -> Deployment:
         locked = writing.lock(prompt)
-        past = [
-            d.version
-            for d in Deployment.objects.filter(
+        past = list(
+            Deployment.objects.filter(
                 prompt=locked,
                 environment=environment,
                 cancelled_at__isnull=True,
@@ -145,25 +159,30 @@ def rollback(actor: Any, prompt: Prompt, environment: Environment, note: str = "
             )
             .select_related("version")
             .order_by("-effective_at", "-id")[:ROLLBACK_DEPTH]
-        ]
+        )
         if not past:
             raise Conflict(
                 f"Nothing is live in {environment.slug} to roll back.", {"reason": "not_deployed"}
             )
-        previous = previous_version(past)
-        if previous is None:
+        # The first that differs from the live one (releases.live.previous_version).
+        back = next((d for d in past[1:] if d.version_id != past[0].version_id), None)
+        if back is None:
             raise Conflict(
                 f"No earlier version was live in {environment.slug}.", {"reason": "no_previous"}
             )
-        check_policy(actor, locked, environment, previous, rollback=True)
+        check_policy(actor, locked, environment, back.version, rollback=True)
+        # The exact composed text it had: its graph, when one was recorded; otherwise
+        # (deployed before graphs were kept) the snippets are followed again.
         return record_deployment(
             actor,
             locked,
             environment,
-            previous,
+            back.version,
             kind=Deployment.Kind.ROLLBACK,
             when=None,
-            note=note or f"rolled back from version {past[0].number}",
+            note=note or f"rolled back from version {past[0].version.number}",
+            exact_graph=back.graph,
+            dependencies=back.dependencies,
         )
 
     return writing.with_retry(write)
@@ -255,6 +274,7 @@ def _activate(pk: int, now: datetime) -> Deployment | None:
         ).get(pk=pk)
         # The claim bypassed history; this save records it, by nobody in particular.
         attribute(deployment, None, "planned deployment went live")
-        deployment.save(update_fields=["activated_at"])
+        recording.record_graph(deployment)  # what it takes now that it is announced
+        deployment.save(update_fields=["activated_at", "graph", "dependencies"])
         announce(deployment)
         return deployment

@@ -29,6 +29,7 @@ from django.core.cache import caches
 from django.db.models import QuerySet
 
 from accounts.services import require
+from composition.services import compose
 from prompts import templating
 from prompts.models import Prompt, Version
 from prompts.services import find_version
@@ -103,8 +104,11 @@ def _source(
         if chosen is None:
             raise NotFound(f"{prompt.address} has no version.")
     chosen.prompt = prompt
-    parts = chosen.messages if chosen.kind == Version.Kind.CHAT else [chosen.template]
-    return chosen, env_slug, chosen.kind, parts, chosen.variables, chosen.config or {}
+    # What it includes, composed as a resolve in that environment would (no
+    # environment: the latest of each snippet).
+    composed = compose(chosen, env_slug or None)
+    parts = composed.messages if chosen.kind == Version.Kind.CHAT else [composed.template]
+    return chosen, env_slug, chosen.kind, parts, composed.variables, chosen.config or {}
 
 
 def _unsaved(text: Any, messages: Any) -> tuple:

@@ -41,6 +41,7 @@ def data(people, prompt, billing_prompt):
         "reviews/comment",
         "reviews/review",
         "reviews/reviewrequest",
+        "composition/reference",
     ],
 )
 def test_every_model_has_a_searchable_list(root, data, model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -54,10 +55,11 @@ def emit(
     prompt: Any = None,
     version: Any = None,
     environment: Any = None,
-    data: dict | None = None,
+    data: dict | Callable[[], dict] | None = None,
 ) -> None:
     """Queue ``kind`` for every active webhook of ``team`` that listens to it.
-    Call inside the transaction of the change it reports."""
+    Call inside the transaction of the change it reports. ``data`` may be a function
+    giving it, asked only when some webhook listens (what costs queries to say)."""
     if kind not in EVENTS:
         raise ValueError(f"unknown event {kind!r}")
     # One small query, whatever happens next: most teams have no webhook at all. Events
@@ -70,6 +72,8 @@ def emit(
         if kind in events
     ]
     if listening:
+        if callable(data):
+            data = data()
         body = _body(kind, team, actor, prompt, version, environment, data)
         _queue(listening, kind, body)
 

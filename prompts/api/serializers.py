@@ -108,6 +108,18 @@ class DeploymentOut(serializers.Serializer):
     actor = serializers.CharField(allow_null=True)
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
+    dependencies = serializers.ListField(
+        child=serializers.DictField(),
+        allow_null=True,
+        help_text="the snippet versions the deployment's version included when it went "
+        "live: [{address, version, environment}] (environment: where it was taken from; "
+        "null for a version pinned where written); null when not recorded (made before "
+        "graphs were kept, not composable then, or planned and not announced yet)",
+    )
+    exact = serializers.BooleanField(
+        help_text="composes with exactly these snippet versions (a rollback) instead of "
+        "following the snippets"
+    )
 
 
 def prompt_out(prompt: Prompt, live: dict[str, int]) -> dict:
@@ -158,6 +170,13 @@ def deployment_out(deployment: Deployment, state: str) -> dict:
         "actor": name_of(deployment.actor),
         "note": deployment.note,
         "created_at": time_of(deployment.created_at),
+        "dependencies": None
+        if deployment.graph is None
+        else [
+            {k: part[k] for k in ("address", "version", "environment")}
+            for part in deployment.dependencies
+        ],
+        "exact": deployment.exact,
     }
 
 

@@ -180,9 +180,7 @@ class DeploymentList(PromptScoped):
         live = live_ids(prompt)
         pages = Pages()
         page = pages.paginate_queryset(log, request, view=self)
-        return pages.get_paginated_response(
-            [s.deployment_out(d, state_of(d, live)) for d in page]
-        )
+        return pages.get_paginated_response([s.deployment_out(d, state_of(d, live)) for d in page])
 
     @extend_schema(request=s.DeployIn, responses={201: s.DeploymentOut, **ERRORS})
     def post(self, request: Request, team: str, slug: str) -> Response:

@@ -29,8 +29,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.lookups import team_or_404
 from accounts.models import Team
 from accounts.permissions import can, visible
+from composition.services import draft_composer
 from prompts import samples as sample_inputs
-from prompts import services, templating
+from prompts import services, templating, writing
 from prompts.forms import (
     MessageFormSet,
     NewPromptForm,
@@ -155,8 +156,8 @@ def _editor_forms(
 def _detected(version: Version) -> list[str]:
     try:
         if version.kind == Version.Kind.CHAT:
-            return templating.check_messages(version.messages)
-        return templating.check(version.template)
+            return templating.check_messages(writing.checkable_messages(version.messages))
+        return templating.check(writing.checkable(version.template, {"field": "template"}))
     except DomainError:
         return []
 
@@ -283,7 +284,11 @@ def _editor_page(
     draft = draft_of(editor.version, editor.messages, editor.variables)
     if preview_allowed(request):
         result = compute_preview(
-            draft, texts, sample_values, shown_variables(data.get("shown_variables"))
+            draft,
+            texts,
+            sample_values,
+            shown_variables(data.get("shown_variables")),
+            draft_composer(request.user),
         )
     else:
         result = {"throttled": True, **compute_preview(Draft("text", "", [], []), {}, {})}

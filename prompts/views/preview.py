@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.throttling import SimpleRateThrottle
 
+from composition.services import draft_composer
 from prompts.forms import (
     MessageFormSet,
     VariableFormSet,
@@ -62,7 +63,9 @@ def preview(request: HttpRequest) -> HttpResponse:
         ),
     )
     shown = shown_variables(data.get("shown_variables"))
-    result = compute_preview(draft, posted_texts(data), posted_sample(data), shown)
+    result = compute_preview(
+        draft, posted_texts(data), posted_sample(data), shown, draft_composer(request.user)
+    )
     # The value inputs are swapped only when the variables change, so typing in them
     # never replaces the field being typed in.
     result["swap_variables"] = result["error"] is None and (

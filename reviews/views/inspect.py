@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from composition.services import Composed, compose
 from evaluations import services as evaluating
 from prompts import diffing, services
 from prompts.diff_markup import diff_view
@@ -56,7 +57,6 @@ def _version_or_404(prompt: Prompt, number: int) -> Version:
         return services.find_version(prompt, number)
     except DomainError:
         raise Http404("No such version.") from None
-
 
 
 # ---------------------------------------------------------------------- sample values
@@ -140,9 +140,29 @@ class Rendering:
         return self.text or ""
 
 
-def render_version(prompt: Prompt, version: Version, given: dict) -> Rendering:
-    """Render as the API's render endpoint does; a refusal becomes part of the answer."""
-    resolved = Resolved(payload_of(version, prompt), None, prompt.pk, version.pk)
+def _composed(version: Version) -> Composed | DomainError:
+    """The version composed with the latest of what it includes, or why it cannot be."""
+    try:
+        return compose(version)
+    except DomainError as error:
+        return error
+
+
+def render_version(
+    prompt: Prompt, version: Version, given: dict, composed: Composed | DomainError | None = None
+) -> Rendering:
+    """Render as the API's render endpoint does, what the version includes composed in
+    (its latest versions); a refusal becomes part of the answer."""
+    composed = composed if composed is not None else _composed(version)
+    if isinstance(composed, DomainError):
+        return Rendering(error=composed.message)
+    payload = {
+        **payload_of(version, prompt),
+        "template": composed.template,
+        "messages": composed.messages,
+        "variables": composed.variables,
+    }
+    resolved = Resolved(payload, None, prompt.pk, version.pk)
     try:
         answer = render_payload(resolved, given)
     except MissingVariables as error:
@@ -206,7 +226,9 @@ def render_version_page(
 ) -> HttpResponse:
     """The version page; ``bound``: a review form that was posted and refused, shown with
     its errors and what was typed (see prompts.views.review_panel)."""
-    sample = _sample_input(request, prompt, version.variables or [])
+    composed = _composed(version)
+    variables = version.variables if isinstance(composed, DomainError) else composed.variables
+    sample = _sample_input(request, prompt, variables or [])
     review_status = version.status
     latest = prompt.latest_version.number if prompt.latest_version else version.number
     context = {
@@ -219,7 +241,8 @@ def render_version_page(
         "status": review_status,
         "status_label": _status_label(review_status),
         "sample": sample,
-        "rendering": render_version(prompt, version, sample.given),
+        "rendering": render_version(prompt, version, sample.given, composed),
+        "includes": [] if isinstance(composed, DomainError) else composed.dependencies,
         "deployments": _deployments_of(prompt, version),
         "evaluations": evaluating.evaluations_of(request.user, prompt).filter(version=version)[
             :EVALUATIONS_SHOWN

@@ -12,7 +12,7 @@ from registry_site.errors import ERROR_CODE_NAMES, ERROR_CODES, FORBIDDEN_REASON
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["accounts", "prompts", "webhooks", "registry_site", "reviews", "releases",
-           "serving", "portable", "audit", "runs", "models"]  # fmt: skip
+           "composition", "serving", "portable", "audit", "runs", "models"]  # fmt: skip
 RAISED = re.compile(r"""(?:\bcode\s*=\s*|\berror\(\d+,\s*|_json\(\d+,\s*)"([a-z_]+)\"""")
 REASON = re.compile(r"""\breason="([a-z_]+)\"""")  # the keyword, not a variable
 

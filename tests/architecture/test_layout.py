@@ -9,8 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = [
-    "registry_site", "accounts", "webhooks", "prompts", "reviews", "releases", "serving",
-    "portable", "audit", "runs", "evaluations",
+    "registry_site", "accounts", "webhooks", "prompts", "reviews", "releases", "composition",
+    "serving", "portable", "audit", "runs", "evaluations",
 ]  # fmt: skip
 MAX_SHARE = 0.40
 MAX_MODULE_LINES = 500

@@ -43,8 +43,10 @@ def announced(monkeypatch):
     lock = threading.Lock()
 
     def emit(kind, **kwargs):
+        data = kwargs.get("data")
+        data = data() if callable(data) else data  # asked only when a webhook listens
         with lock:
-            seen.append((kind, (kwargs.get("data") or {}).get("deployment")))
+            seen.append((kind, (data or {}).get("deployment")))
 
     monkeypatch.setattr(events, "emit", emit)
     return seen
