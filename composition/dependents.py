@@ -3,8 +3,8 @@
 ``dependents_of(actor, prompt)`` reads what a snippet's page lists: every prompt the
 actor may see whose versions include the snippet, which of those versions do (and how,
 as written), and where those versions are live. What the actor may not see is neither
-listed nor counted. Three queries whatever the number of dependents (the references,
-the live versions, the environments' order), the list bounded by ``MAX_REFERENCES``.
+listed nor counted. Two queries whatever the number of dependents (the references,
+the live versions), the list bounded by ``MAX_REFERENCES``.
 
 ``live_dependents(prompt)`` answers who would break if the snippet went away: the
 prompts whose live versions include it, for everyone (archiving refuses on it).
@@ -18,8 +18,7 @@ from typing import Any
 from accounts.permissions import visible
 from composition.models import Reference
 from prompts.models import Prompt
-from releases.live import live_version_ids
-from releases.models import Environment
+from releases.live import live_version_ids_in_order
 
 MAX_REFERENCES = 500  # a page lists this many including versions at most
 
@@ -65,7 +64,7 @@ def _references(prompt: Prompt):
     )
 
 
-def _group(rows, live: dict[int, dict[str, int]], order: dict[tuple[int, str], tuple]):
+def _group(rows, live: dict[int, dict[str, int]]) -> list[Dependent]:
     by_prompt: dict[int, Dependent] = {}
     by_version: dict[int, Including] = {}
     for row in rows:
@@ -75,20 +74,10 @@ def _group(rows, live: dict[int, dict[str, int]], order: dict[tuple[int, str], t
         including = by_version.get(version.pk)
         if including is None:
             envs = [e for e, vid in live.get(parent.pk, {}).items() if vid == version.pk]
-            envs.sort(key=lambda e: order.get((parent.team_id, e), (0, e)))
             including = by_version[version.pk] = Including(version.number, [], envs)
             dependent.versions.append(including)
         including.written.append(row.written)
     return list(by_prompt.values())
-
-
-def _order(team_ids: set[int]) -> dict[tuple[int, str], tuple]:
-    return {
-        (team_id, slug): (order, slug)
-        for team_id, slug, order in Environment.objects.filter(team_id__in=team_ids).values_list(
-            "team_id", "slug", "order"
-        )
-    }
 
 
 def dependents_of(actor: Any, prompt: Prompt) -> list[Dependent]:
@@ -98,9 +87,7 @@ def dependents_of(actor: Any, prompt: Prompt) -> list[Dependent]:
     if not rows:
         return []
     parents = {row.version.prompt_id for row in rows}
-    live = live_version_ids(sorted(parents))
-    order = _order({row.version.prompt.team_id for row in rows})
-    return _group(rows, live, order)
+    return _group(rows, live_version_ids_in_order(sorted(parents)))
 
 
 def live_dependents(prompt: Prompt) -> list[Dependent]:
@@ -113,8 +100,7 @@ def live_dependents(prompt: Prompt) -> list[Dependent]:
     )
     if not parents:
         return []
-    live = live_version_ids(sorted(parents))
+    live = live_version_ids_in_order(sorted(parents))
     live_ids = {vid for envs in live.values() for vid in envs.values()}
     rows = list(_references(prompt).filter(version_id__in=live_ids)[:MAX_REFERENCES])
-    order = _order({row.version.prompt.team_id for row in rows})
-    return _group(rows, live, order)
+    return _group(rows, live)

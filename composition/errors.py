@@ -23,3 +23,13 @@ class CompositionFailed(Conflict):
 
     def __init__(self, message: str, written: str, why: str, **more) -> None:
         super().__init__(message, {"reference": written, "why": why, **more})
+
+
+class SnippetInUse(Conflict):
+    """Archiving a prompt that live prompts include: it would break them."""
+
+    code = "snippet_in_use"
+
+    def __init__(self, message: str, dependents: list[dict], hidden: bool) -> None:
+        super().__init__(message, {"dependents": dependents, "hidden": hidden})
+        self.dependents = dependents

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from composition import parsing
+from composition.archiving import refuse_archiving_included
 from composition.checks import check_version
 from composition.models import Reference
 from prompts import cache, writing
@@ -33,4 +34,5 @@ def dependent_teams(prompt_id: int) -> set[str]:
 def register() -> None:
     writing.register_source_reader(parsing.checkable)
     writing.register_version_check(check_version)
+    writing.register_archive_check(refuse_archiving_included)
     cache.register_dependent_teams(dependent_teams)
