@@ -9,6 +9,7 @@ from __future__ import annotations
 from registry_site.errors import Conflict, Invalid
 
 MAX_DEPTH = 5  # includes nested in includes, counted from the prompt itself
+MAX_LEVELS = 10  # dependents walked up: past the depth a save allows (older versions)
 
 
 class BadReference(Invalid):
