@@ -54,6 +54,7 @@ PINS: list[tuple[str, str]] = [
     ("rita", f"{P}/"),
     ("rita", f"{P}/v/1/"),
     ("rita", f"{P}/compare/?from=1&to=2"),
+    ("rita", f"{P}/compare/?from=1&to=2&dependent=support/bulk-000&in=staging"),
     ("rita", f"{P}/releases/"),
     ("rita", f"{P}/deploy/"),
     ("ed", "/prompts/new/"),
