@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN, Team
 from portable import fileformat as ff
+from portable.ordering import import_order
 from portable.teams import target_team
 from portable.wording import REASON, origin_of, span_of
 from prompts import cache, writing
@@ -179,9 +180,24 @@ def import_tree(
         layout = {into: next(iter(layout.values()))}
     report = ImportReport(dry_run=dry_run, problems=problems)
     options = _Options(actor=actor, append_conflicts=append_conflicts)
+    # Snippets before the prompts that include them, across teams: refused here, before
+    # anything is written, when a reference names a prompt neither given nor here.
+    order = import_order(
+        actor, {(t, p): files for t, tf in layout.items() for p, files in tf.prompts.items()}
+    )
     with transaction.atomic() if dry_run else contextlib.nullcontext():
-        for slug, team_files in layout.items():
-            _import_team(options, slug, team_files, report, tick)
+        teams = {
+            slug: _import_team(options, slug, team_files, report, tick)
+            for slug, team_files in layout.items()
+        }
+        for team_slug, prompt_slug in order:
+            if teams[team_slug] is not None:
+                team, envs = teams[team_slug]
+                files = layout[team_slug].prompts[prompt_slug]
+                report.prompts.append(_import_prompt(options, team, envs, prompt_slug, files))
+                if tick:
+                    tick()
+        report.prompts.sort(key=lambda outcome: (outcome.team, outcome.slug))
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -219,7 +235,9 @@ def _import_team(
     team_files: _TeamFiles,
     report: ImportReport,
     tick: Callable[[], None] | None,
-) -> None:
+) -> tuple[Team, dict] | None:
+    """The team to import into and its environments; None, with its prompts reported
+    as errors, when it cannot be had."""
     try:
         team_data = _team_data(slug, team_files)
         team = target_team(options.actor, slug, team_data)
@@ -231,12 +249,8 @@ def _import_team(
             )
             if tick:
                 tick()
-        return
-    envs = {e.slug: e for e in environments_of(team)}
-    for prompt_slug, files in sorted(team_files.prompts.items()):
-        report.prompts.append(_import_prompt(options, team, envs, prompt_slug, files))
-        if tick:
-            tick()
+        return None
+    return team, {e.slug: e for e in environments_of(team)}
 
 
 def _team_data(slug: str, team_files: _TeamFiles) -> dict | None:
