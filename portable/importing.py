@@ -42,6 +42,7 @@ from portable.wording import REASON, origin_of, span_of
 from prompts import cache, writing
 from prompts.models import Prompt, PromptAddress, Version
 from registry_site.errors import Conflict, DomainError, Invalid
+from registry_site.history import attribute
 from releases.environments import environments_of
 from releases.live import live_versions
 from releases.services import record_deployment
@@ -117,6 +118,10 @@ class _Options:
     append_conflicts: bool
     # One time for everything an import writes: when it was imported.
     now: datetime = field(default_factory=timezone.now)
+    # Prompts the files' prompts include; an archived one is archived last, since a
+    # version may include only a prompt that is not archived when it is written.
+    snippets: set[tuple[str, str]] = field(default_factory=set)
+    archive_last: list[Prompt] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- the tree
@@ -182,7 +187,7 @@ def import_tree(
     options = _Options(actor=actor, append_conflicts=append_conflicts)
     # Snippets before the prompts that include them, across teams: refused here, before
     # anything is written, when a reference names a prompt neither given nor here.
-    order = import_order(
+    order, options.snippets = import_order(
         actor, {(t, p): files for t, tf in layout.items() for p, files in tf.prompts.items()}
     )
     with transaction.atomic() if dry_run else contextlib.nullcontext():
@@ -197,6 +202,10 @@ def import_tree(
                 report.prompts.append(_import_prompt(options, team, envs, prompt_slug, files))
                 if tick:
                     tick()
+        written = Prompt.objects.filter(pk__in=[p.pk for p in options.archive_last])
+        for prompt in written:  # archived snippets: once all that include them are written
+            prompt.archived_at = options.now
+            attribute(prompt, actor, REASON).save(update_fields=["archived_at"])
         report.prompts.sort(key=lambda outcome: (outcome.team, outcome.slug))
         if dry_run:
             transaction.set_rollback(True)
@@ -388,8 +397,10 @@ def _create(
         reason=REASON + origin_of([v.author for v in versions]),
         now=options.now,
         former_slugs=meta["former_slugs"],
-        archived=meta["archived"],
+        archived=meta["archived"] and (team.slug, slug) not in options.snippets,
     )
+    if meta["archived"] and (team.slug, slug) in options.snippets:
+        options.archive_last.append(prompt)
     created = {v.number: _write_version(options, prompt, v, v.number, outcome) for v in versions}
     writing.set_latest(prompt, created[versions[-1].number])
     for env_slug, number in sorted(meta["environments"].items()):

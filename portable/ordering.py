@@ -80,9 +80,12 @@ def _known_here(actor: Any, team: str, slug: str) -> bool:
     return not getattr(actor, "is_authenticated", False) or can(actor, "view", address.prompt)
 
 
-def import_order(actor: Any, prompts: Mapping[Node, Mapping[str, bytes]]) -> list[Node]:
-    """Every prompt of the files, snippets first; BadReference for a reference to a
-    prompt neither in the files nor here (as ``actor`` may see it)."""
+def import_order(
+    actor: Any, prompts: Mapping[Node, Mapping[str, bytes]]
+) -> tuple[list[Node], set[Node]]:
+    """Every prompt of the files, snippets first, and the snippets (prompts of the
+    files that others include); BadReference for a reference to a prompt neither in
+    the files nor here (as ``actor`` may see it)."""
     by_address: dict[Node, Node] = {}
     for node, files in prompts.items():
         by_address[node] = node
@@ -109,7 +112,7 @@ def import_order(actor: Any, prompts: Mapping[Node, Mapping[str, bytes]]) -> lis
                     {"path": path},
                     line=reference.line,
                 )
-    return _topological(needs)
+    return _topological(needs), {target for targets in needs.values() for target in targets}
 
 
 def _topological(needs: dict[Node, set[Node]]) -> list[Node]:

@@ -14,6 +14,7 @@ from composition.errors import BadReference
 from composition.models import Reference
 from portable.disk import read_tree
 from portable.importing import import_tree
+from prompts import services
 from prompts.models import Prompt
 from tests.composition.conftest import add, deploy, make
 from tests.conftest import make_user
@@ -47,6 +48,10 @@ def shared(people, root):
     deploy(oscar, invoice, "development", invoice.latest_version)
     make(ed, support, "zz-outro", "Bye.")
     make(ed, support, "a-intro", '{% include "support/zz-outro" %} and more')
+    # An archived snippet that an old version still includes (archived with force).
+    retired = make(ed, support, "retired", "Old words.")
+    make(ed, support, "keeps", '{% include "support/retired@1" %}', deploy_to="development")
+    services.archive_prompt(people["alice"], retired, force=True)
 
 
 def export(directory: Path) -> dict[str, bytes]:
@@ -85,7 +90,7 @@ def test_export_import_into_an_empty_instance_export_is_byte_identical(shared, t
     move_everything_away()
     out = StringIO()
     call_command("import_prompts", str(tmp_path / "first"), stdout=out)
-    assert "6 created, 0 updated, 0 unchanged, 0 conflict, 0 error" in out.getvalue()
+    assert "8 created, 0 updated, 0 unchanged, 0 conflict, 0 error" in out.getvalue()
     second = export(tmp_path / "second")
     assert under(second, "support") | under(second, "billing") == first
     # The references were written again, pinned where they pin.
@@ -93,6 +98,7 @@ def test_export_import_into_an_empty_instance_export_is_byte_identical(shared, t
     pinned = new.get(written="support/safety@2")
     assert (pinned.target.address, pinned.pinned.number) == ("support/safety", 2)
     assert new.get(written="billing/legal@development").target.team.slug == "billing"
+    assert new.get(written="support/retired@1").target.is_archived
 
 
 def test_a_reference_to_a_prompt_in_neither_place_refuses_everything(people, root, tmp_path):
