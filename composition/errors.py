@@ -9,6 +9,7 @@ from __future__ import annotations
 from registry_site.errors import Conflict, Invalid
 
 MAX_DEPTH = 5  # includes nested in includes, counted from the prompt itself
+MAX_LEVELS = 10  # dependents walked up: past the depth a save allows (older versions)
 
 
 class BadReference(Invalid):
@@ -23,3 +24,13 @@ class CompositionFailed(Conflict):
 
     def __init__(self, message: str, written: str, why: str, **more) -> None:
         super().__init__(message, {"reference": written, "why": why, **more})
+
+
+class SnippetInUse(Conflict):
+    """Archiving a prompt that live prompts include: it would break them."""
+
+    code = "snippet_in_use"
+
+    def __init__(self, message: str, dependents: list[dict], hidden: bool) -> None:
+        super().__init__(message, {"dependents": dependents, "hidden": hidden})
+        self.dependents = dependents

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from composition import parsing
 from composition import releases as release_graphs
+from composition.archiving import refuse_archiving_included
 from composition.checks import check_version
+from composition.errors import MAX_LEVELS
+from composition.impact import breaking_dependents
 from composition.models import Reference
 from prompts import cache, writing
 from releases import recording
-
-MAX_LEVELS = 10  # past the depth a save allows: older versions may reach further
+from releases.policy import register_breaking_check
 
 
 def dependent_teams(prompt_id: int) -> set[str]:
@@ -35,6 +37,8 @@ def dependent_teams(prompt_id: int) -> set[str]:
 def register() -> None:
     writing.register_source_reader(parsing.checkable)
     writing.register_version_check(check_version)
+    writing.register_archive_check(refuse_archiving_included)
+    register_breaking_check(breaking_dependents)
     cache.register_dependent_teams(dependent_teams)
     recording.register_graph_reader(release_graphs.graph_of)
     recording.register_announcement_data(release_graphs.changed_dependents)

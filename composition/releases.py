@@ -8,14 +8,13 @@ pinned=pinned_for(deployment))``.
 
 from __future__ import annotations
 
-from composition.errors import CompositionFailed
+from composition.errors import MAX_LEVELS, CompositionFailed
 from composition.models import Reference
 from composition.services import compose
 from prompts.models import Version
 from releases.live import live_rows, live_version_ids
 from releases.models import Deployment
 
-MAX_LEVELS = 10  # as composition.hooks: past the depth a save allows
 EVERY = "*"  # in a set of environments: composing in any environment changes
 
 

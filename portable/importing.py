@@ -36,11 +36,13 @@ from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN, Team
 from portable import fileformat as ff
+from portable.ordering import import_order
 from portable.teams import target_team
 from portable.wording import REASON, origin_of, span_of
 from prompts import cache, writing
 from prompts.models import Prompt, PromptAddress, Version
 from registry_site.errors import Conflict, DomainError, Invalid
+from registry_site.history import attribute
 from releases.environments import environments_of
 from releases.live import live_versions
 from releases.services import record_deployment
@@ -116,6 +118,10 @@ class _Options:
     append_conflicts: bool
     # One time for everything an import writes: when it was imported.
     now: datetime = field(default_factory=timezone.now)
+    # Prompts the files' prompts include; an archived one is archived last, since a
+    # version may include only a prompt that is not archived when it is written.
+    snippets: set[tuple[str, str]] = field(default_factory=set)
+    archive_last: list[Prompt] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- the tree
@@ -179,9 +185,28 @@ def import_tree(
         layout = {into: next(iter(layout.values()))}
     report = ImportReport(dry_run=dry_run, problems=problems)
     options = _Options(actor=actor, append_conflicts=append_conflicts)
+    # Snippets before the prompts that include them, across teams: refused here, before
+    # anything is written, when a reference names a prompt neither given nor here.
+    order, options.snippets = import_order(
+        actor, {(t, p): files for t, tf in layout.items() for p, files in tf.prompts.items()}
+    )
     with transaction.atomic() if dry_run else contextlib.nullcontext():
-        for slug, team_files in layout.items():
-            _import_team(options, slug, team_files, report, tick)
+        teams = {
+            slug: _import_team(options, slug, team_files, report, tick)
+            for slug, team_files in layout.items()
+        }
+        for team_slug, prompt_slug in order:
+            if teams[team_slug] is not None:
+                team, envs = teams[team_slug]
+                files = layout[team_slug].prompts[prompt_slug]
+                report.prompts.append(_import_prompt(options, team, envs, prompt_slug, files))
+                if tick:
+                    tick()
+        written = Prompt.objects.filter(pk__in=[p.pk for p in options.archive_last])
+        for prompt in written:  # archived snippets: once all that include them are written
+            prompt.archived_at = options.now
+            attribute(prompt, actor, REASON).save(update_fields=["archived_at"])
+        report.prompts.sort(key=lambda outcome: (outcome.team, outcome.slug))
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -219,7 +244,9 @@ def _import_team(
     team_files: _TeamFiles,
     report: ImportReport,
     tick: Callable[[], None] | None,
-) -> None:
+) -> tuple[Team, dict] | None:
+    """The team to import into and its environments; None, with its prompts reported
+    as errors, when it cannot be had."""
     try:
         team_data = _team_data(slug, team_files)
         team = target_team(options.actor, slug, team_data)
@@ -231,12 +258,8 @@ def _import_team(
             )
             if tick:
                 tick()
-        return
-    envs = {e.slug: e for e in environments_of(team)}
-    for prompt_slug, files in sorted(team_files.prompts.items()):
-        report.prompts.append(_import_prompt(options, team, envs, prompt_slug, files))
-        if tick:
-            tick()
+        return None
+    return team, {e.slug: e for e in environments_of(team)}
 
 
 def _team_data(slug: str, team_files: _TeamFiles) -> dict | None:
@@ -374,8 +397,10 @@ def _create(
         reason=REASON + origin_of([v.author for v in versions]),
         now=options.now,
         former_slugs=meta["former_slugs"],
-        archived=meta["archived"],
+        archived=meta["archived"] and (team.slug, slug) not in options.snippets,
     )
+    if meta["archived"] and (team.slug, slug) in options.snippets:
+        options.archive_last.append(prompt)
     created = {v.number: _write_version(options, prompt, v, v.number, outcome) for v in versions}
     writing.set_latest(prompt, created[versions[-1].number])
     for env_slug, number in sorted(meta["environments"].items()):

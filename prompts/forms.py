@@ -273,6 +273,11 @@ class ArchiveForm(Form):
         "Nothing is deleted and it can be restored.",
     )
     reason = forms.CharField(max_length=2_000, required=False)
+    force = forms.BooleanField(
+        required=False,
+        label="Archive even though live prompts include it",
+        help_text="Those prompts cannot be composed while it is archived.",
+    )
 
 
 # ----------------------------------------------------------------------------- samples

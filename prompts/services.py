@@ -233,10 +233,12 @@ def update_prompt(
     return updated
 
 
-def archive_prompt(actor: Any, prompt: Prompt, reason: str = "") -> Prompt:
-    """Take a prompt out of lists, search and resolve; nothing is deleted."""
+def archive_prompt(actor: Any, prompt: Prompt, reason: str = "", *, force: bool = False) -> Prompt:
+    """Take a prompt out of lists, search and resolve; nothing is deleted. The checks
+    registered in ``writing.ARCHIVE_CHECKS`` may refuse it (live prompts include it)
+    unless ``force``."""
     require(actor, "admin", prompt, "Only team admins archive prompts.")
-    return _set_archived(actor, prompt, timezone.now(), reason or "archived")
+    return _set_archived(actor, prompt, timezone.now(), reason or "archived", force=force)
 
 
 def restore_prompt(actor: Any, prompt: Prompt, reason: str = "") -> Prompt:
@@ -244,9 +246,14 @@ def restore_prompt(actor: Any, prompt: Prompt, reason: str = "") -> Prompt:
     return _set_archived(actor, prompt, None, reason or "restored")
 
 
-def _set_archived(actor: Any, prompt: Prompt, when: Any, reason: str) -> Prompt:
+def _set_archived(
+    actor: Any, prompt: Prompt, when: Any, reason: str, *, force: bool = False
+) -> Prompt:
     def write() -> Prompt:
         locked = writing.lock(prompt)
+        if when is not None:
+            for check in writing.ARCHIVE_CHECKS:
+                check(actor, locked, force)
         locked.archived_at = when
         locked.updated_at = timezone.now()
         attribute(locked, actor, reason)

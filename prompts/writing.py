@@ -40,11 +40,16 @@ T = TypeVar("T")
 # * a *version check* gets (actor, prompt, version) inside the transaction that writes
 #   the version (services and the importer alike) and raises a DomainError to refuse
 #   it: nothing is written then. It may write rows of its own beside the version.
+# * an *archive check* gets (actor, prompt, force) inside the transaction that
+#   archives the prompt, under its row lock, and raises a DomainError to refuse it
+#   (composition: live prompts include it; ``force`` archives anyway).
 # With none registered an include is refused by the sandbox, as it always was.
 SourceReader = Callable[[str, dict], str]
 VersionCheck = Callable[[Any, Prompt, Version], None]
+ArchiveCheck = Callable[[Any, Prompt, bool], None]
 SOURCE_READERS: list[SourceReader] = []
 VERSION_CHECKS: list[VersionCheck] = []
+ARCHIVE_CHECKS: list[ArchiveCheck] = []
 
 
 def register_source_reader(reader: SourceReader) -> None:
@@ -55,6 +60,11 @@ def register_source_reader(reader: SourceReader) -> None:
 def register_version_check(check: VersionCheck) -> None:
     if check not in VERSION_CHECKS:
         VERSION_CHECKS.append(check)
+
+
+def register_archive_check(check: ArchiveCheck) -> None:
+    if check not in ARCHIVE_CHECKS:
+        ARCHIVE_CHECKS.append(check)
 
 
 def checkable(source: Any, where: dict) -> Any:

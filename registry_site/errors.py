@@ -79,6 +79,7 @@ ERROR_CODES: list[tuple[str, int, str]] = [
     ("conflict", 409, "the state does not allow it now; `details.reason` or `details.field`"),
     ("breaking_change", 409, "the version needs variables callers of the live one never sent"),
     ("composition_failed", 409, "the composed text cannot be built now (`details.reference`)"),
+    ("snippet_in_use", 409, "live prompts include the prompt to archive (`details.dependents`)"),
     ("not_configured", 409, "the feature needs server configuration that is missing"),
     ("too_large", 413, "the request body is over the limit"),
     ("unsupported_media_type", 415, "the body is not in a media type this path reads"),

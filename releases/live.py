@@ -159,3 +159,18 @@ def live_version_ids(
     for prompt_id, env_slug, version_id in rows:
         live[prompt_id][env_slug] = version_id
     return live
+
+
+def live_version_ids_in_order(
+    prompt_ids: list[int], at: datetime | None = None
+) -> dict[int, dict[str, int]]:
+    """``live_version_ids``, each prompt's environments in its team's release order."""
+    live: dict[int, dict[str, int]] = {pk: {} for pk in prompt_ids}
+    rows = (
+        _live_rows(prompt_ids, at)
+        .order_by("environment__order", "environment__slug")
+        .values_list("prompt_id", "environment__slug", "version_id")
+    )
+    for prompt_id, env_slug, version_id in rows:
+        live[prompt_id][env_slug] = version_id
+    return live

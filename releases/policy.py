@@ -41,14 +41,33 @@ def register_release_check(check: ReleaseCheck) -> None:
         RELEASE_CHECKS.append(check)
 
 
+# Prompts whose callers a release breaks besides the prompt's own (composition: the
+# prompts that include it): each gets (actor, prompt, environment, version) and answers
+# [{"address", "environment", "variables"}] for those the actor may see, and
+# {"hidden": True, "variables"} for any others; the breaking-change guard names them.
+BreakingCheck = Callable[[Any, Prompt, Environment, Version], list[dict]]
+BREAKING_CHECKS: list[BreakingCheck] = []
+
+
+def register_breaking_check(check: BreakingCheck) -> None:
+    if check not in BREAKING_CHECKS:
+        BREAKING_CHECKS.append(check)
+
+
 class BreakingChange(Conflict):
     """The version requires variables that callers of the live version never had to send."""
 
     code = "breaking_change"
 
-    def __init__(self, message: str, variables: list[str]) -> None:
-        super().__init__(message, {"reason": "breaking_change", "variables": variables})
+    def __init__(
+        self, message: str, variables: list[str], dependents: list[dict] | None = None
+    ) -> None:
+        details: dict[str, Any] = {"reason": "breaking_change", "variables": variables}
+        if dependents:
+            details["dependents"] = dependents
+        super().__init__(message, details)
         self.variables = variables
+        self.dependents = dependents or []
 
 
 def approvals(version: Version) -> int:
@@ -136,23 +155,51 @@ def _required(variables: list[dict]) -> set[str]:
     }
 
 
+def newly_required(variables: list[dict], before: list[dict]) -> list[str]:
+    """Names ``variables`` require that ``before`` did not: what callers never sent."""
+    return sorted(_required(variables) - _required(before))
+
+
 def breaking_variables(version: Version, live: Version | None) -> list[str]:
     """Variables ``version`` requires that callers of ``live`` never had to send."""
     if live is None or live.pk == version.pk:
         return []
-    return sorted(_required(version.variables) - _required(live.variables))
+    return newly_required(version.variables, live.variables)
 
 
 def check_breaking(
-    prompt: Prompt, environment: Environment, version: Version, at: datetime | None
+    prompt: Prompt,
+    environment: Environment,
+    version: Version,
+    at: datetime | None,
+    *,
+    actor: Any = None,
 ) -> None:
-    """Refuse a release that would make the callers of ``environment`` fail."""
+    """Refuse a release that would make the callers of ``environment`` fail: its own,
+    and those of the prompts that take it from there (``BREAKING_CHECKS``)."""
     live = live_deployment(prompt, environment, at)
     names = breaking_variables(version, live.version if live else None)
+    dependents = [
+        d for check in BREAKING_CHECKS for d in check(actor, prompt, environment, version)
+    ]
+    if not names and not dependents:
+        return
+    parts = []
     if names:
-        raise BreakingChange(
+        parts.append(
             f"Version {version.number} requires {', '.join(names)}, which version "
-            f"{live.version.number} (live in {environment.slug}) did not: callers that do not "
-            f"send {'it' if len(names) == 1 else 'them'} will fail.",
-            names,
+            f"{live.version.number} (live in {environment.slug}) did not: callers that do "
+            f"not send {'it' if len(names) == 1 else 'them'} will fail."
         )
+    if dependents:
+        named = "; ".join(
+            f"{d['address']} in {d['environment']} (needs {', '.join(d['variables'])})"
+            if not d.get("hidden")
+            else "prompts you cannot see"
+            for d in dependents
+        )
+        parts.append(
+            f"Prompts that include {prompt.address} would need variables their callers "
+            f"never sent: {named}."
+        )
+    raise BreakingChange(" ".join(parts), names, dependents)

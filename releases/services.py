@@ -132,7 +132,8 @@ def deploy(
             # Under the lock: the version it replaces is the one live when it goes live
             # (a time already past means now, as for record_deployment).
             now = timezone.now()
-            check_breaking(locked, environment, version, when if when and when > now else now)
+            at = when if when and when > now else now
+            check_breaking(locked, environment, version, at, actor=actor)
         return record_deployment(
             actor, locked, environment, version, kind=Deployment.Kind.DEPLOY, when=when, note=note
         )

@@ -54,6 +54,7 @@ PINS: list[tuple[str, str]] = [
     ("rita", f"{P}/"),
     ("rita", f"{P}/v/1/"),
     ("rita", f"{P}/compare/?from=1&to=2"),
+    ("rita", f"{P}/compare/?from=1&to=2&dependent=support/bulk-000&in=staging"),
     ("rita", f"{P}/releases/"),
     ("rita", f"{P}/deploy/"),
     ("ed", "/prompts/new/"),
@@ -258,7 +259,8 @@ def grow(people, prompt, hook, n: int, start: int) -> None:
 
 def grow_prompts(people, i: int) -> None:
     """A support prompt with a version in review, approved, live and planned in
-    production; an archived one; and a billing prompt nobody in support may see."""
+    production (including the prompt the pages show); an archived one; and a billing
+    prompt nobody in support may see."""
     ed, rita = people["ed"], people["rita"]
     other = services.create_prompt(
         ed,
@@ -268,7 +270,11 @@ def grow_prompts(people, i: int) -> None:
         template=f"Body {i} {{{{ x }}}}",
         deploy_to="development",
     )
-    version = services.add_version(ed, other, template="v2 {{ x }}", deploy_to="staging")
+    # Bulk prompts include the prompt the pages show: its "Used by" grows too.
+    version = services.add_version(
+        ed, other, template='v2 {{ x }} {% include "support/ticket-classifier" %}',
+        deploy_to="staging",
+    )  # fmt: skip
     review.request_review(ed, version, reviewers=["rita"])
     review.add_comment(rita, version, body="ok", verdict="approve")
     production = env(people["support"], "production")

@@ -31,6 +31,14 @@ class PromptIn(VersionIn):
     tags = serializers.ListField(child=StrictChar(max_length=40), required=False, max_length=50)
 
 
+class ArchiveIn(serializers.Serializer):
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="archive even though live prompts include this one (409 snippet_in_use)",
+    )
+
+
 class PromptPatch(serializers.Serializer):
     name = StrictChar(max_length=200, required=False)
     description = Text(required=False, max_length=10_000)

@@ -114,9 +114,19 @@ class PromptDetail(PromptScoped):
         )
         return Response(s.prompt_out(prompt, live_of([prompt])[prompt.pk]))
 
-    @extend_schema(responses={204: None, **ERRORS})
+    @extend_schema(
+        request=s.ArchiveIn,
+        parameters=[OpenApiParameter("force", bool, description="the same as the body field")],
+        responses={204: None, **ERRORS},
+        description="Archives the prompt. Refused (409 `snippet_in_use`, naming them) while "
+        "live prompts include it, unless `force` (body field or query parameter).",
+    )
     def delete(self, request: Request, team: str, slug: str) -> Response:
-        services.archive_prompt(request.user, self.prompt(request, team, slug))
+        prompt = self.prompt(request, team, slug)
+        force = checked(s.ArchiveIn, request.data or {})["force"]
+        if "force" in request.query_params:
+            force = force or _flag(request.query_params.get("force"), "force")
+        services.archive_prompt(request.user, prompt, force=force)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

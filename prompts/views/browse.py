@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Membership, Team
 from accounts.permissions import can, visible
+from composition.dependents import dependents_of
 from prompts.listing import prompt_page, without_bodies
 from prompts.lookups import prompt_or_404
 from prompts.models import Prompt, Version
@@ -294,6 +295,7 @@ def prompt_detail(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             ),
             "versions": page,
             "callers": _usage(prompt),
+            "dependents": dependents_of(request.user, prompt),
             "may_edit": can(request.user, "edit", prompt),
             "may_grant": can(request.user, "admin", prompt.team),
         },

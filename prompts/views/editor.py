@@ -24,11 +24,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from accounts.lookups import team_or_404
 from accounts.models import Team
 from accounts.permissions import can, visible
+from composition.impact import impacts
 from composition.services import draft_composer
 from prompts import samples as sample_inputs
 from prompts import services, templating, writing
@@ -244,7 +246,8 @@ def _save(request: HttpRequest, editor: Editor, prompt: Prompt | None) -> HttpRe
             )
             number = 1
         else:
-            number = services.add_version(request.user, prompt, **content).number
+            version = services.add_version(request.user, prompt, **content)
+            number = version.number
     except DomainError as error:
         _attach(editor, draft, error)
         return None
@@ -252,7 +255,34 @@ def _save(request: HttpRequest, editor: Editor, prompt: Prompt | None) -> HttpRe
     if content["deploy_to"]:
         text += f" and deployed it to {DEPLOY_TARGET}"
     messages.success(request, text + ".")
+    if number > 1:
+        _ask_to_look(request, prompt, version)
     return redirect(prompt_path(prompt))
+
+
+def _ask_to_look(request: HttpRequest, prompt: Prompt, version: Version) -> None:
+    """A new version of a prompt others include: name the live ones whose composed
+    text it changes, and link to compare, which shows each one's composed diff."""
+    affected = impacts(prompt, version, actor=request.user)
+    if not affected:
+        return
+    parts = []
+    for impact in affected:
+        part = f"{impact.address} in {impact.environment}"
+        if impact.newly_required:
+            part += f" (its callers would need {', '.join(impact.newly_required)})"
+        parts.append(part)
+    compare = f"{prompt_path(prompt)}compare/?from={version.number - 1}&to={version.number}"
+    messages.warning(
+        request,
+        format_html(
+            "Prompts that include {} change with it once it is what they take: {}. "
+            '<a href="{}#dependents">Look at them</a>.',
+            prompt.address,
+            "; ".join(parts),
+            compare,
+        ),
+    )
 
 
 def _editor_page(

@@ -54,9 +54,12 @@ def prompt_settings(request: HttpRequest, team: str, slug: str) -> HttpResponse:
             if action == "restore":
                 return _restore(request, prompt, here)
             archive_form = ArchiveForm(request.POST)
-            if archive_form.is_valid():
-                return _archive(request, prompt, here, archive_form.cleaned_data["reason"])
-            messages.error(request, "Tick the confirmation to archive the prompt.")
+            if not archive_form.is_valid():
+                messages.error(request, "Tick the confirmation to archive the prompt.")
+            else:
+                done = _archive(request, prompt, here, archive_form)
+                if done is not None:
+                    return done
         else:
             form = SettingsForm(request.POST)
             if form.is_valid():
@@ -106,14 +109,20 @@ def _update(request: HttpRequest, prompt: Prompt, form: SettingsForm) -> HttpRes
     return redirect(reverse("prompt-edit", args=[updated.team.slug, updated.slug]))
 
 
-def _archive(request: HttpRequest, prompt: Prompt, here: str, reason: str) -> HttpResponse:
+def _archive(
+    request: HttpRequest, prompt: Prompt, here: str, form: ArchiveForm
+) -> HttpResponse | None:
+    """Archive, or None with the refusal on the form (live prompts include it: the
+    page shows them and offers to force)."""
     if prompt.is_archived:
         messages.info(request, f"{prompt.address} is already archived.")
         return redirect(here)
+    data = form.cleaned_data
     try:
-        services.archive_prompt(request.user, prompt, reason)
+        services.archive_prompt(request.user, prompt, data["reason"], force=data["force"])
     except DomainError as error:
-        messages.error(request, error.message)
+        form_error(form, error)
+        return None
     else:
         messages.success(
             request,

@@ -43,7 +43,6 @@ BOARD_PER_PAGE = 50
 # ---------------------------------------------------------------------- helpers
 
 
-
 def _page(paginator: Paginator, number: str | None) -> Page:
     try:
         wanted = max(int(number or 1), 1)
@@ -74,7 +73,10 @@ def _deploy(request: HttpRequest, prompt: Prompt, form: DeployForm) -> Deploymen
             force=data["force"],
         )
     except policy.BreakingChange as error:
-        form.breaking = error.variables
+        # Its own callers' variables, else those the prompts including it need.
+        form.breaking = error.variables or sorted(
+            {name for d in error.dependents for name in d["variables"]}
+        )
         form.reason = "breaking_change"
         form.add_error(None, error.message)
     except DomainError as error:

@@ -35,6 +35,7 @@ from releases.models import Deployment
 from releases.panel import deploy_panel, environments_of
 from reviews import panel as review_panel
 from reviews.models import ReviewStatus
+from reviews.views.dependents import dependents_part
 from serving.services import Resolved, payload_of, render_payload
 
 # Version numbers are PositiveIntegerFields: anything larger exists nowhere, and asking
@@ -351,6 +352,7 @@ def compare_page(request: HttpRequest, team: str, slug: str) -> HttpResponse:
         "rendered_new": rendered_new,
         "output_diff": output_diff,
     }
+    context["used_by"] = dependents_part(request, prompt, old, new, layout)
     return render(request, "prompts/compare.html", context)
 
 
