@@ -20,8 +20,13 @@ is not live where it is followed, archived since, or a chat prompt.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from accounts.permissions import can
 from composition import parsing
@@ -29,7 +34,7 @@ from composition.errors import MAX_DEPTH, BadReference, CompositionFailed
 from composition.models import Reference
 from prompts.models import Prompt, PromptAddress, Version
 from prompts.writing import content_hash
-from releases.live import live_in
+from releases.live import live_in, next_planned_in
 from releases.models import Environment
 
 
@@ -50,6 +55,18 @@ class Composed:
     graph: dict[int, int] = field(default_factory=dict)
     # Snippet version ids in the graph (all of them, pinned by number too).
     version_ids: list[int] = field(default_factory=list)
+    # The version taken at each reference met, in order: with the version and the
+    # environment, what decides the composed text (``payload_key``).
+    choices: list[int] = field(default_factory=list)
+    # When a planned deployment of a snippet followed here takes over (None: none).
+    until: datetime | None = None
+
+    def payload_key(self, version_id: int, environment: str | None) -> str:
+        """A name for this composed answer that no other can have: the parent version,
+        the environment resolved and the snippet version taken at each reference."""
+        parts = ",".join(map(str, self.choices))
+        digest = hashlib.sha256(f"{environment or ''}|{parts}".encode()).hexdigest()[:32]
+        return f"{version_id}:{digest}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,9 @@ class _Composer:
         self.graph: dict[int, int] = {}
         self.version_ids: dict[int, None] = {}
         self.variables: dict[str, dict] = {}
+        self.choices: list[int] = []
+        self.until: datetime | None = None
+        self.now = timezone.now()
 
     # -- which prompt and version each reference names
 
@@ -109,7 +129,10 @@ class _Composer:
                     f"{prompt.address} has no version.", reference.written, "no_version"
                 )
             return prompt.latest_version, None
-        version = live_in(prompt, environment)
+        version = live_in(prompt, environment, self.now)
+        planned = next_planned_in(prompt, environment, self.now)
+        if planned is not None and (self.until is None or planned < self.until):
+            self.until = planned
         if version is None:
             raise CompositionFailed(
                 f"Nothing of {prompt.address}, included as {reference.written!r}, is live "
@@ -158,6 +181,7 @@ class _Composer:
                 reference.written,
                 "chat",
             )
+        self.choices.append(version.pk)
         if target.pinned is None:
             self.graph.setdefault(prompt.pk, version.pk)
         self.version_ids[version.pk] = None
@@ -309,14 +333,23 @@ def _result(
 ) -> Composed:
     names = {v["name"] for v in own}
     variables = [*own, *(v for n, v in composer.variables.items() if n not in names)]
+    dependencies = list(composer.dependencies.values())
+    # The hash of what is answered: the composed content and which part is which, so a
+    # snippet's new version changes it even when its text is the same.
+    digest = content_hash(kind, template, messages, variables, config)
+    if dependencies:
+        parts = json.dumps(dependencies, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(f"{digest}|{parts}".encode()).hexdigest()
     return Composed(
         kind=kind,
         template=template,
         messages=messages,
         variables=variables,
         config=config,
-        content_hash=content_hash(kind, template, messages, variables, config),
-        dependencies=list(composer.dependencies.values()),
+        content_hash=digest,
+        dependencies=dependencies,
         graph=dict(composer.graph),
         version_ids=list(composer.version_ids),
+        choices=list(composer.choices),
+        until=composer.until,
     )
