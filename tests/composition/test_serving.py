@@ -207,3 +207,27 @@ def test_the_lean_path_answers_composed_resolves_as_the_full_stack(
     twin.same("get", f"/api/v1/prompts/support/safety/resolve{DEV}")
     services.archive_prompt(people["alice"], safety)
     assert twin.same("get", f"{PARENT}/resolve{DEV}").status_code == 409
+
+
+def test_a_planned_deployment_of_a_snippet_is_composed_in_at_its_time(vic, people, parent, safety):
+    """Nothing commits when a planned deployment becomes live: the composed answer's
+    pointer must not outlive the moment."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from releases import services as releasing
+    from releases.environments import find_environment
+    from tests.releases.test_planned_releases import wait_until
+
+    before = vic.get(f"{PARENT}/resolve{DEV}")
+    soon = timezone.now() + timedelta(seconds=1.5)
+    development = find_environment(safety.team, "development")
+    releasing.deploy(people["ed"], safety, development, safety.latest_version, when=soon,
+                     force=True)  # fmt: skip
+    warm = vic.get(f"{PARENT}/resolve{DEV}", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert warm.status_code == 304  # still version 1 of the snippet, until `soon`
+    wait_until(soon)
+    after = vic.get(f"{PARENT}/resolve{DEV}", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert after.json()["dependencies"][0]["version"] == 2
