@@ -104,22 +104,24 @@ def register_dependent_teams(dependents: DependentTeams) -> None:
         DEPENDENT_TEAMS.append(dependents)
 
 
-def teams_to_forget(prompt: Any) -> list[str]:
+def teams_to_forget(team_slug: str, prompt_id: int) -> list[str]:
     """The prompt's team, then every team whose answers hold a part of the prompt."""
-    slugs = {prompt.team.slug: None}
+    slugs = {team_slug: None}
     for dependents in DEPENDENT_TEAMS:
-        slugs.update(dict.fromkeys(dependents(prompt.pk)))
+        slugs.update(dict.fromkeys(dependents(prompt_id)))
     return list(slugs)
 
 
 def forget_prompt_on_commit(prompt: Any) -> None:
     """After the current transaction commits, no pointer of the prompt's team, nor of a
-    team with a prompt that includes it, is trusted."""
-    team_slugs = teams_to_forget(prompt)
+    team with a prompt that includes it, is trusted. Who includes it is asked after the
+    commit too: a prompt that started including it in a transaction that committed in
+    between is then among them (and one committed later composes what is committed)."""
+    team_slug, prompt_id = prompt.team.slug, prompt.pk
 
     def forget() -> None:
-        for team_slug in team_slugs:
-            forget_team(team_slug)
+        for slug in teams_to_forget(team_slug, prompt_id):
+            forget_team(slug)
 
     now_and_after_commit(forget)
 

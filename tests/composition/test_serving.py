@@ -231,3 +231,27 @@ def test_a_planned_deployment_of_a_snippet_is_composed_in_at_its_time(vic, peopl
     after = vic.get(f"{PARENT}/resolve{DEV}", HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200
     assert after.json()["dependencies"][0]["version"] == 2
+
+
+def test_a_snippet_change_reaches_a_parent_that_includes_it_through_another(
+    as_user, people, safety
+):
+    """support/safety <- support/middle <- billing/top: the billing team's answers are
+    forgotten when safety moves, though billing/top never names it."""
+    accounts.grant_on_prompt(people["alice"], safety, "oscar", "viewer")
+    middle = make(people["ed"], people["support"], "middle", 'M {% include "support/safety" %}',
+                  deploy_to="development")  # fmt: skip
+    accounts.grant_on_prompt(people["alice"], middle, "oscar", "viewer")
+    make(people["oscar"], people["billing"], "top", 'T {% include "support/middle" %}',
+         deploy_to="development")  # fmt: skip
+    oscar = as_user("oscar", scopes=["read"])
+    url = f"/api/v1/prompts/billing/top/resolve{DEV}"
+    assert oscar.get(url).json()["template"] == "T M Be safe, {{ name }}."
+    assert oscar.get(url).status_code == 200  # warm
+    deploy(people["ed"], safety, "development", safety.latest_version)
+    body = oscar.get(url).json()
+    assert body["template"] == "T M Be very safe, {{ name }}!"
+    assert body["dependencies"] == [
+        {"address": "support/middle", "version": 1, "environment": "development"},
+        {"address": "support/safety", "version": 2, "environment": "development"},
+    ]
