@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.permissions import can
@@ -87,6 +88,11 @@ class _Composer:
         self.choices: list[int] = []
         self.until: datetime | None = None
         self.now = timezone.now()
+        # (snippet version id, depth) -> its composed text and the choices made in it:
+        # a snippet included many times is composed once.
+        self.memo: dict[tuple[int, int], tuple[str, list[int]]] = {}
+        self.limit = int(getattr(settings, "REGISTRY_MAX_TEMPLATE_CHARS", 100_000))
+        self.size = 0  # of the composed text so far, for chat messages together
 
     # -- which prompt and version each reference names
 
@@ -150,11 +156,23 @@ class _Composer:
         if not found:
             return source
         targets = self.targets_of(version, found, where)
-        texts = []
+        texts: list[str] = []
         for reference in found:
             target = targets[reference.written]
             texts.append(self.snippet(reference, target, path))
+            self.bound(len(source) + sum(map(len, texts)), reference)
         return parsing.expand(source, found, texts)
+
+    def bound(self, size: int, reference: parsing.Found) -> None:
+        """The composed text is rendered as one template: it keeps the template limit."""
+        if self.size + size > self.limit:
+            raise CompositionFailed(
+                f"Composed with {reference.written!r}, the prompt is longer than the limit "
+                f"of {self.limit} characters.",
+                reference.written,
+                "too_large",
+                limit=self.limit,
+            )
 
     def snippet(self, reference: parsing.Found, target: _Target, path: tuple) -> str:
         prompt = target.prompt
@@ -182,6 +200,11 @@ class _Composer:
                 "chat",
             )
         self.choices.append(version.pk)
+        depth = len(path)
+        if (version.pk, depth) in self.memo:
+            text, inner_choices = self.memo[version.pk, depth]
+            self.choices.extend(inner_choices)
+            return text
         if target.pinned is None:
             self.graph.setdefault(prompt.pk, version.pk)
         self.version_ids[version.pk] = None
@@ -192,7 +215,10 @@ class _Composer:
         for variable in version.variables or []:
             self.variables.setdefault(variable["name"], variable)
         inner = (path[0] | {prompt.pk}, *path[1:], prompt.address)
-        return self.text(version.template, version, inner, {"field": "template"})
+        start = len(self.choices)
+        text = self.text(version.template, version, inner, {"field": "template"})
+        self.memo[version.pk, depth] = (text, self.choices[start:])
+        return text
 
 
 def _lookup(actor: Any, reference: parsing.Found, where: dict) -> _Target:
@@ -263,13 +289,12 @@ def _compose(
     root: tuple,
 ) -> tuple[str, list[dict]]:
     if kind == Version.Kind.CHAT:
-        return "", [
-            {
-                "role": m["role"],
-                "content": composer.text(m["content"], version, root, where),
-            }
-            for m, (_, where) in zip(messages, _sources(kind, template, messages), strict=True)
-        ]
+        composed = []
+        for m, (_, where) in zip(messages, _sources(kind, template, messages), strict=True):
+            content = composer.text(m["content"], version, root, where)
+            composer.size += len(content)
+            composed.append({"role": m["role"], "content": content})
+        return "", composed
     return composer.text(template, version, root, {"field": "template"}), []
 
 
