@@ -9,6 +9,14 @@ Keys:
   ``ver:<version id>``             -> the payload of an immutable version, kept forever;
                                        nothing of the prompt (a rename changes that), so
                                        no process's copy can go stale
+  ``ver:<version id>:<digest>``    -> the same version composed with the snippets it
+                                       includes (composition); the digest names the
+                                       environment and every snippet version used, so
+                                       it never changes either; the pointer names it
+
+A change to a prompt that others include (a snippet) replaces the generation of every
+team owning a prompt that includes it, directly or through others (``DEPENDENT_TEAMS``),
+so their pointers, which name the composed payload, are read again.
 
 A pointer is trusted only while its ``gen`` equals the team's current token, read in
 the same round trip. A reader that raced a writer stores a pointer tagged with the
