@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from composition import parsing
-from composition.errors import MAX_DEPTH, BadReference
+from composition.errors import MAX_DEPTH, BadReference, CompositionFailed
 from composition.models import Reference
-from composition.services import _lookup, _sources, _Target
+from composition.services import _lookup, _sources, _Target, compose
 from prompts.models import Prompt, Version
 from releases.live import live_version_ids
 
@@ -44,6 +44,28 @@ def check_version(actor: Any, prompt: Prompt, version: Version) -> None:
         for written, (target, _, _) in found.items()
     )
     _check_graph(prompt, found)
+    _check_size(version, found)
+
+
+def _check_size(version: Version, found: dict) -> None:
+    """Composed with the latest of its snippets, the version must stay a template that
+    can be rendered (what is live elsewhere is checked when it is resolved)."""
+    try:
+        compose(version)
+    except CompositionFailed as error:
+        if error.details.get("why") != "too_large":
+            return
+        written = error.details["reference"]
+        _, where, reference = found.get(written, (None, {"field": "template"}, None))
+        line = reference.line if reference is not None else None
+        raise BadReference(
+            f"Line {line}: {error.message}" if line else error.message,
+            written,
+            "too_large",
+            where,
+            line=line,
+            limit=error.details["limit"],
+        ) from None
 
 
 def _refuse_chat(target: _Target, reference: parsing.Found, where: dict) -> None:

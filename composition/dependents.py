@@ -8,6 +8,9 @@ the live versions), the list bounded by ``MAX_REFERENCES``.
 
 ``live_dependents(prompt)`` answers who would break if the snippet went away: the
 prompts whose live versions include it, for everyone (archiving refuses on it).
+
+``dependent_prompts`` and ``describe`` answer the API's paginated list: the prompts,
+then for one page of them their latest and live versions that include the snippet.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from accounts.permissions import visible
 from composition.models import Reference
 from prompts.models import Prompt
-from releases.live import live_version_ids_in_order
+from releases.live import live_version_ids, live_version_ids_in_order
 
 MAX_REFERENCES = 500  # a page lists this many including versions at most
 
@@ -104,3 +109,48 @@ def live_dependents(prompt: Prompt) -> list[Dependent]:
     live_ids = {vid for envs in live.values() for vid in envs.values()}
     rows = list(_references(prompt).filter(version_id__in=live_ids)[:MAX_REFERENCES])
     return _group(rows, live)
+
+
+# ------------------------------------------------------------------ the API's list
+
+
+def dependent_prompts(user: Any, prompt: Prompt) -> QuerySet[Prompt]:
+    """Prompts, not archived, ``user`` may see, that include ``prompt`` by any version."""
+    including = Reference.objects.filter(target=prompt).values("version__prompt_id")
+    return (
+        visible(user, Prompt.objects.filter(pk__in=including, archived_at__isnull=True))
+        .select_related("team")
+        .order_by("team__slug", "slug")
+    )
+
+
+def describe(target: Prompt, prompts: list[Prompt]) -> list[dict]:
+    """For each prompt: its address and name, and its latest and live versions that
+    include ``target``, each with the references as written."""
+    live = live_version_ids([p.pk for p in prompts])
+    wanted: dict[int, dict] = {}
+    for prompt in prompts:
+        for version_id in [prompt.latest_version_id, *live[prompt.pk].values()]:
+            if version_id is not None:
+                wanted.setdefault(version_id, {"latest": False, "environments": []})
+        if prompt.latest_version_id is not None:
+            wanted[prompt.latest_version_id]["latest"] = True
+        for environment, version_id in sorted(live[prompt.pk].items()):
+            wanted[version_id]["environments"].append(environment)
+    rows = Reference.objects.filter(target=target, version_id__in=list(wanted)).values_list(
+        "version_id", "version__number", "version__prompt_id", "written"
+    )
+    versions: dict[int, dict[int, dict]] = {}
+    for version_id, number, prompt_id, written in rows.order_by("-version__number", "written"):
+        entry = versions.setdefault(prompt_id, {}).setdefault(
+            version_id, {"version": number, **wanted[version_id], "references": []}
+        )
+        entry["references"].append(written)
+    return [
+        {
+            "address": prompt.address,
+            "name": prompt.name,
+            "versions": list(versions.get(prompt.pk, {}).values()),
+        }
+        for prompt in prompts
+    ]

@@ -2,7 +2,7 @@
 ``bad_reference``) and a composed text that cannot be built now (409
 ``composition_failed``). Both name the reference in ``details.reference`` and say why
 in ``details.why``: ``not_found``, ``no_version``, ``no_environment``,
-``chat``, ``cycle``, ``too_deep``, ``not_live``, ``archived``."""
+``chat``, ``cycle``, ``too_deep``, ``too_large``, ``not_live``, ``archived``."""
 
 from __future__ import annotations
 

@@ -20,8 +20,14 @@ is not live where it is followed, archived since, or a chat prompt.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.permissions import can
 from composition import parsing
@@ -29,7 +35,7 @@ from composition.errors import MAX_DEPTH, BadReference, CompositionFailed
 from composition.models import Reference
 from prompts.models import Prompt, PromptAddress, Version
 from prompts.writing import content_hash
-from releases.live import live_in
+from releases.live import live_in, next_planned_in
 from releases.models import Environment
 
 
@@ -50,6 +56,18 @@ class Composed:
     graph: dict[int, int] = field(default_factory=dict)
     # Snippet version ids in the graph (all of them, pinned by number too).
     version_ids: list[int] = field(default_factory=list)
+    # The version taken at each reference met, in order: with the version and the
+    # environment, what decides the composed text (``payload_key``).
+    choices: list[int] = field(default_factory=list)
+    # When a planned deployment of a snippet followed here takes over (None: none).
+    until: datetime | None = None
+
+    def payload_key(self, version_id: int, environment: str | None) -> str:
+        """A name for this composed answer that no other can have: the parent version,
+        the environment resolved and the snippet version taken at each reference."""
+        parts = ",".join(map(str, self.choices))
+        digest = hashlib.sha256(f"{environment or ''}|{parts}".encode()).hexdigest()[:32]
+        return f"{version_id}:{digest}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,14 @@ class _Composer:
         self.graph: dict[int, int] = {}
         self.version_ids: dict[int, None] = {}
         self.variables: dict[str, dict] = {}
+        self.choices: list[int] = []
+        self.until: datetime | None = None
+        self.now = timezone.now()
+        # (snippet version id, depth) -> its composed text and the choices made in it:
+        # a snippet included many times is composed once.
+        self.memo: dict[tuple[int, int], tuple[str, list[int]]] = {}
+        self.limit = int(getattr(settings, "REGISTRY_MAX_TEMPLATE_CHARS", 100_000))
+        self.size = 0  # of the composed text so far, for chat messages together
 
     # -- which prompt and version each reference names
 
@@ -109,7 +135,10 @@ class _Composer:
                     f"{prompt.address} has no version.", reference.written, "no_version"
                 )
             return prompt.latest_version, None
-        version = live_in(prompt, environment)
+        version = live_in(prompt, environment, self.now)
+        planned = next_planned_in(prompt, environment, self.now)
+        if planned is not None and (self.until is None or planned < self.until):
+            self.until = planned
         if version is None:
             raise CompositionFailed(
                 f"Nothing of {prompt.address}, included as {reference.written!r}, is live "
@@ -127,11 +156,23 @@ class _Composer:
         if not found:
             return source
         targets = self.targets_of(version, found, where)
-        texts = []
+        texts: list[str] = []
         for reference in found:
             target = targets[reference.written]
             texts.append(self.snippet(reference, target, path))
+            self.bound(len(source) + sum(map(len, texts)), reference)
         return parsing.expand(source, found, texts)
+
+    def bound(self, size: int, reference: parsing.Found) -> None:
+        """The composed text is rendered as one template: it keeps the template limit."""
+        if self.size + size > self.limit:
+            raise CompositionFailed(
+                f"Composed with {reference.written!r}, the prompt is longer than the limit "
+                f"of {self.limit} characters.",
+                reference.written,
+                "too_large",
+                limit=self.limit,
+            )
 
     def snippet(self, reference: parsing.Found, target: _Target, path: tuple) -> str:
         prompt = target.prompt
@@ -158,6 +199,12 @@ class _Composer:
                 reference.written,
                 "chat",
             )
+        self.choices.append(version.pk)
+        depth = len(path)
+        if (version.pk, depth) in self.memo:
+            text, inner_choices = self.memo[version.pk, depth]
+            self.choices.extend(inner_choices)
+            return text
         if target.pinned is None:
             self.graph.setdefault(prompt.pk, version.pk)
         self.version_ids[version.pk] = None
@@ -168,7 +215,10 @@ class _Composer:
         for variable in version.variables or []:
             self.variables.setdefault(variable["name"], variable)
         inner = (path[0] | {prompt.pk}, *path[1:], prompt.address)
-        return self.text(version.template, version, inner, {"field": "template"})
+        start = len(self.choices)
+        text = self.text(version.template, version, inner, {"field": "template"})
+        self.memo[version.pk, depth] = (text, self.choices[start:])
+        return text
 
 
 def _lookup(actor: Any, reference: parsing.Found, where: dict) -> _Target:
@@ -239,13 +289,12 @@ def _compose(
     root: tuple,
 ) -> tuple[str, list[dict]]:
     if kind == Version.Kind.CHAT:
-        return "", [
-            {
-                "role": m["role"],
-                "content": composer.text(m["content"], version, root, where),
-            }
-            for m, (_, where) in zip(messages, _sources(kind, template, messages), strict=True)
-        ]
+        composed = []
+        for m, (_, where) in zip(messages, _sources(kind, template, messages), strict=True):
+            content = composer.text(m["content"], version, root, where)
+            composer.size += len(content)
+            composed.append({"role": m["role"], "content": content})
+        return "", composed
     return composer.text(template, version, root, {"field": "template"}), []
 
 
@@ -309,14 +358,23 @@ def _result(
 ) -> Composed:
     names = {v["name"] for v in own}
     variables = [*own, *(v for n, v in composer.variables.items() if n not in names)]
+    dependencies = list(composer.dependencies.values())
+    # The hash of what is answered: the composed content and which part is which, so a
+    # snippet's new version changes it even when its text is the same.
+    digest = content_hash(kind, template, messages, variables, config)
+    if dependencies:
+        parts = json.dumps(dependencies, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(f"{digest}|{parts}".encode()).hexdigest()
     return Composed(
         kind=kind,
         template=template,
         messages=messages,
         variables=variables,
         config=config,
-        content_hash=content_hash(kind, template, messages, variables, config),
-        dependencies=list(composer.dependencies.values()),
+        content_hash=digest,
+        dependencies=dependencies,
         graph=dict(composer.graph),
         version_ids=list(composer.version_ids),
+        choices=list(composer.choices),
+        until=composer.until,
     )

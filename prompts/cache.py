@@ -9,6 +9,14 @@ Keys:
   ``ver:<version id>``             -> the payload of an immutable version, kept forever;
                                        nothing of the prompt (a rename changes that), so
                                        no process's copy can go stale
+  ``ver:<version id>:<digest>``    -> the same version composed with the snippets it
+                                       includes (composition); the digest names the
+                                       environment and every snippet version used, so
+                                       it never changes either; the pointer names it
+
+A change to a prompt that others include (a snippet) replaces the generation of every
+team owning a prompt that includes it, directly or through others (``DEPENDENT_TEAMS``),
+so their pointers, which name the composed payload, are read again.
 
 A pointer is trusted only while its ``gen`` equals the team's current token, read in
 the same round trip. A reader that raced a writer stores a pointer tagged with the
@@ -104,22 +112,24 @@ def register_dependent_teams(dependents: DependentTeams) -> None:
         DEPENDENT_TEAMS.append(dependents)
 
 
-def teams_to_forget(prompt: Any) -> list[str]:
+def teams_to_forget(team_slug: str, prompt_id: int) -> list[str]:
     """The prompt's team, then every team whose answers hold a part of the prompt."""
-    slugs = {prompt.team.slug: None}
+    slugs = {team_slug: None}
     for dependents in DEPENDENT_TEAMS:
-        slugs.update(dict.fromkeys(dependents(prompt.pk)))
+        slugs.update(dict.fromkeys(dependents(prompt_id)))
     return list(slugs)
 
 
 def forget_prompt_on_commit(prompt: Any) -> None:
     """After the current transaction commits, no pointer of the prompt's team, nor of a
-    team with a prompt that includes it, is trusted."""
-    team_slugs = teams_to_forget(prompt)
+    team with a prompt that includes it, is trusted. Who includes it is asked after the
+    commit too: a prompt that started including it in a transaction that committed in
+    between is then among them (and one committed later composes what is committed)."""
+    team_slug, prompt_id = prompt.team.slug, prompt.pk
 
     def forget() -> None:
-        for team_slug in team_slugs:
-            forget_team(team_slug)
+        for slug in teams_to_forget(team_slug, prompt_id):
+            forget_team(slug)
 
     now_and_after_commit(forget)
 

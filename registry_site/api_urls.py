@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api import views as accounts
+from composition.api import views as composition
 from portable.api import views as portable
 from prompts.api import grants
 from prompts.api import views as prompts
@@ -57,6 +58,7 @@ urlpatterns = [
     path(f"v1/{P}/deployments/rollback", prompts.Rollback.as_view()),
     path(f"v1/{P}/deployments/<int:deployment_id>/cancel", prompts.DeploymentCancel.as_view()),
     path(f"v1/{P}/compare", prompts.Compare.as_view()),
+    path(f"v1/{P}/dependents", composition.Dependents.as_view()),
     path(f"v1/{P}/usage", prompts.UsageReport.as_view()),
     path(f"v1/{P}/grants", grants.GrantList.as_view()),
     path(f"v1/{P}/grants/<path:username>", grants.GrantDetail.as_view()),

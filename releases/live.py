@@ -150,6 +150,25 @@ def live_in(prompt: Prompt, environment_slug: str, at: datetime | None = None) -
     return deployment.version if deployment is not None else None
 
 
+def next_planned_in(
+    prompt: Prompt, environment_slug: str, at: datetime | None = None
+) -> datetime | None:
+    """When the next planned deployment of ``prompt`` in its team's environment
+    ``environment_slug`` takes over (caches of what includes it must not outlive it)."""
+    return (
+        Deployment.objects.filter(
+            prompt=prompt,
+            environment__team_id=prompt.team_id,
+            environment__slug=environment_slug,
+            cancelled_at__isnull=True,
+            effective_at__gt=at or timezone.now(),
+        )
+        .order_by("effective_at")
+        .values_list("effective_at", flat=True)
+        .first()
+    )
+
+
 def live_version_ids(
     prompt_ids: list[int], at: datetime | None = None
 ) -> dict[int, dict[str, int]]:

@@ -18,10 +18,12 @@ from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN
 from accounts.permissions import can_in, grant_keys, grant_keys_of
+from composition.services import Composed, has_references
+from composition.services import compose as compose_version
 from prompts import cache, templating
 from prompts.models import Prompt, Version
 from prompts.services import find_prompt, find_version
-from registry_site.errors import Invalid, NotFound
+from registry_site.errors import DomainError, Invalid, NotFound
 from releases.environments import find_environment
 from releases.live import live_deployment, next_planned_at
 
@@ -34,7 +36,8 @@ class Resolved:
     version_id: int
 
     def as_dict(self) -> dict:
-        return {**self.payload, "environment": self.environment}
+        # A version's payload kept from before composition has no dependencies: none.
+        return {"dependencies": [], **self.payload, "environment": self.environment}
 
 
 def payload_of(version: Version, prompt: Prompt) -> dict:
@@ -58,6 +61,20 @@ def version_payload(version: Version) -> dict:
         "variables": version.variables,
         "config": version.config,
         "content_hash": version.content_hash,
+        "dependencies": [],
+    }
+
+
+def composed_payload(own: dict, composed: Composed) -> dict:
+    """The version's payload with what it includes composed in; it never changes either
+    (its key names the parent version, the environment and every snippet version)."""
+    return {
+        **own,
+        "template": composed.template,
+        "messages": composed.messages,
+        "variables": composed.variables,
+        "content_hash": composed.content_hash,
+        "dependencies": composed.dependencies,
     }
 
 
@@ -113,9 +130,20 @@ def resolve(
     environment: str | None = None,
     version: Any = None,
     label: str | None = None,
+    compose: Any = True,
     known: dict | None = None,
 ) -> Resolved:
-    """``known``: cache entries this request already read (``warm_keys``)."""
+    """``known``: cache entries this request already read (``warm_keys``). ``compose``:
+    the text with what it includes composed in (the default), or, when false, the
+    version's own text as written.
+
+    The pointer names both payloads: the version's own (``version_id``) and the
+    composed one (``composed``, absent when the version includes nothing). A change to
+    a snippet (a deployment, rollback, new version, rename, archive) replaces the
+    generation of every team with a prompt that includes it (prompts.cache
+    ``forget_prompt_on_commit``), so a warm composed resolve reads exactly what a plain
+    one reads."""
+    compose = _compose_flag(compose)
     if not (SLUG.match(team_slug) and SLUG.match(slug)):
         # Not an address at all: answer before it becomes a cache key.
         raise NotFound(f"No prompt {team_slug}/{slug}.")
@@ -125,7 +153,8 @@ def resolve(
     if pointer is not None and (pointer["until"] is None or timezone.now() < pointer["until"]):
         if not can_in(user, "view", pointer["team_id"], pointer["prompt_id"], found):
             raise NotFound(f"No prompt {team_slug}/{slug}.")
-        payload = cache.payloads.get(pointer["version_id"])
+        key = pointer.get("composed") if compose else None
+        payload = cache.payloads.get(key or pointer["version_id"])
         address = pointer.get("address")  # None in a pointer written before it had one
         if payload is not None and address is not None:
             return Resolved(
@@ -134,17 +163,42 @@ def resolve(
                 pointer["prompt_id"],
                 pointer["version_id"],
             )
-    return _resolve_from_database(user, team_slug, slug, selector, gen)
+    return _resolve_from_database(user, team_slug, slug, selector, gen, compose)
+
+
+def _compose_flag(value: Any) -> bool:
+    if value in (True, None, "", "true", "1"):
+        return True
+    if value in (False, "false", "0"):
+        return False
+    raise Invalid("compose is true or false.", {"field": "compose"})
 
 
 def _resolve_from_database(
-    user: Any, team_slug: str, slug: str, selector: str, gen: Any
+    user: Any, team_slug: str, slug: str, selector: str, gen: Any, compose: bool = True
 ) -> Resolved:
     gen = cache.current_generation(team_slug, gen)  # taken before reading the database
     prompt = find_prompt(user, team_slug, slug)
     env_slug, version, until = _pick(prompt, selector)
     payload = version_payload(version)
     cache.payloads.put(version.pk, payload)
+    extra: dict[str, Any] = {}
+    if has_references(version.kind, version.template, version.messages):
+        try:
+            composed = compose_version(version, env_slug)
+        except DomainError:
+            if compose:
+                raise
+            # The version's own text is still there to answer; nothing is kept.
+            return Resolved({**payload, **address_of(prompt)}, env_slug, prompt.pk, version.pk)
+        key = composed.payload_key(version.pk, env_slug)
+        composed_answer = composed_payload(payload, composed)
+        cache.payloads.put(key, composed_answer)
+        extra["composed"] = key
+        if composed.until is not None:
+            until = composed.until if until is None else min(until, composed.until)
+        if compose:
+            payload = composed_answer
     address = address_of(prompt)
     seconds = cache.POINTER_SECONDS
     if until is not None:
@@ -161,6 +215,7 @@ def _resolve_from_database(
             "version_id": version.pk,
             "environment": env_slug,
             "address": address,
+            **extra,
         },
         seconds,
     )
@@ -192,7 +247,8 @@ def render(
     version: Any = None,
     environment: str | None = None,
 ) -> dict:
-    """Render the version ``resolve`` would pick (or the one asked for) with ``values``."""
+    """Render the version ``resolve`` would pick (or the one asked for) with ``values``,
+    what it includes composed in."""
     if values is None:
         values = {}
     resolved = resolve(user, team_slug, slug, environment=environment, version=version)

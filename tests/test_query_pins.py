@@ -93,6 +93,10 @@ PINS: list[tuple[str, str]] = [
     ("rita", f"{A}/usage"),
     ("alice", f"{A}/grants"),
     ("vic", f"{A}/resolve?environment=development"),
+    # composition: who includes the prompt, and a prompt that includes it
+    ("rita", f"{A}/dependents"),
+    ("vic", "/api/v1/prompts/support/composed/resolve?environment=development"),
+    ("rita", "/p/support/composed/v/1/"),
     ("alice", "/api/v1/teams/support/webhooks"),
     ("alice", W),
     ("alice", f"{W}/deliveries"),
@@ -246,6 +250,10 @@ def world(people, prompt, settings):
     other = evaluating.start_evaluation(
         ed, prompt, dataset="golden", connection="openai", version=2, model="model-a"
     )
+    services.create_prompt(
+        ed, people["support"], name="Composed", deploy_to="development",
+        template='Before. {% include "support/ticket-classifier" %} After.',
+    )  # fmt: skip
     grow(people, prompt, hook, 1, 0)
     return {"hook": hook.pk, "evaluation": evaluation.pk, "other": other.pk}
 
@@ -281,12 +289,13 @@ def grow_prompts(people, i: int) -> None:
     deployments.deploy(rita, other, production, version)
     later = timezone.now() + timedelta(days=1)
     deployments.deploy(rita, other, production, version, when=later)
-    services.add_version(ed, other, template="v3 {{ x }}")
+    # Its latest version includes the prompt the pages show (its dependents grow).
+    services.add_version(ed, other, template='v3 {{ x }} {% include "support/ticket-classifier" %}')
     review.request_review(ed, other.latest_version, reviewers=["rita"])
     old = services.create_prompt(
         ed, people["support"], name=f"Old {i:03d}", template="v1 {{ x }}", deploy_to="staging"
     )
-    services.add_version(ed, old, template="v2 {{ x }}")
+    services.add_version(ed, old, template='v2 {% include "support/ticket-classifier" %}')
     services.archive_prompt(people["alice"], old)
     services.create_prompt(
         people["oscar"], people["billing"], name=f"Invoice {i:03d}", template="secret {{ x }}"

@@ -5,27 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('prompts', '0009_version_provenance'),
+        ("prompts", "0009_version_provenance"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reference',
+            name="Reference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('written', models.CharField(max_length=200)),
-                ('environment', models.CharField(blank=True, default='', max_length=64)),
-                ('pinned', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='prompts.version')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='included_by', to='prompts.prompt')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='references', to='prompts.version')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("written", models.CharField(max_length=200)),
+                ("environment", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "pinned",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="prompts.version",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="included_by",
+                        to="prompts.prompt",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="references",
+                        to="prompts.version",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['target', 'version'], name='reference_by_target')],
-                'constraints': [models.UniqueConstraint(fields=('version', 'written'), name='reference_once')],
+                "indexes": [models.Index(fields=["target", "version"], name="reference_by_target")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("version", "written"), name="reference_once")
+                ],
             },
         ),
     ]

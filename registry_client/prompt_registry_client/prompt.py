@@ -38,6 +38,8 @@ class Prompt:
     config: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     source: str = "network"
+    #: The prompts composed into this one: ``[{"address", "version", "environment"}]``.
+    dependencies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -64,6 +66,7 @@ class Prompt:
             config=dict(data.get("config") or {}),
             content_hash=str(data.get("content_hash") or ""),
             source=source,
+            dependencies=list(data.get("dependencies") or []),
         )
 
     @classmethod

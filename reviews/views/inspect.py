@@ -111,11 +111,12 @@ def _sample_input(
     return SampleInput(samples=samples, chosen=chosen, given=given, fields=fields)
 
 
-def _all_variables(*versions: Version) -> list[dict]:
-    """Every variable of the versions, once, in order of first appearance."""
+def _all_variables(*versions: Version | Composed | DomainError) -> list[dict]:
+    """Every variable of the versions (composed: their snippets' too), once, in order
+    of first appearance."""
     seen: dict[str, dict] = {}
     for version in versions:
-        for variable in version.variables or []:
+        for variable in getattr(version, "variables", None) or []:
             seen.setdefault(variable["name"], variable)
     return list(seen.values())
 
@@ -330,9 +331,11 @@ def compare_page(request: HttpRequest, team: str, slug: str) -> HttpResponse:
     old = _version_or_404(prompt, from_number)
     new = _version_or_404(prompt, to_number)
     changes = diffing.compare(old, new)
-    sample = _sample_input(request, prompt, _all_variables(old, new), show_defaults=False)
-    rendered_old = render_version(prompt, old, sample.given)
-    rendered_new = render_version(prompt, new, sample.given)
+    composed_old, composed_new = _composed(old), _composed(new)
+    variables = _all_variables(old, new, composed_old, composed_new)
+    sample = _sample_input(request, prompt, variables, show_defaults=False)
+    rendered_old = render_version(prompt, old, sample.given, composed_old)
+    rendered_new = render_version(prompt, new, sample.given, composed_new)
     output_diff = None
     if rendered_old.ok and rendered_new.ok:
         lines = diffing.diff_lines(rendered_old.as_text(), rendered_new.as_text())

@@ -12,6 +12,12 @@ class RenderIn(serializers.Serializer):
     environment = serializers.RegexField(SLUG, required=False)
 
 
+class DependencyOut(serializers.Serializer):
+    address = serializers.CharField()
+    version = serializers.IntegerField()
+    environment = serializers.CharField(allow_null=True)
+
+
 class ResolveOut(serializers.Serializer):
     team = serializers.CharField()
     slug = serializers.CharField()
@@ -24,6 +30,7 @@ class ResolveOut(serializers.Serializer):
     variables = VariableSerializer(many=True)
     config = serializers.DictField()
     content_hash = serializers.CharField()
+    dependencies = DependencyOut(many=True)
 
 
 class RenderOut(serializers.Serializer):

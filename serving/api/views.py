@@ -36,7 +36,7 @@ from registry_site.throttling import FetchThrottle
 from serving import services, usage
 from serving.api import serializers as s
 
-RESOLVE_PARAMS = ("environment", "version", "label")
+RESOLVE_PARAMS = ("environment", "version", "label", "compose")
 CACHE_CONTROL = "private, no-cache"
 
 
@@ -75,6 +75,11 @@ class Resolve(PromptScoped):
             OpenApiParameter("environment", str),
             OpenApiParameter("version", int),
             OpenApiParameter("label", str, enum=["latest"]),
+            OpenApiParameter(
+                "compose",
+                bool,
+                description="false: the prompt's own text, its includes as written",
+            ),
         ],
         responses={200: s.ResolveOut, 304: OpenApiResponse(description="not modified"), **ERRORS},
     )

@@ -144,3 +144,21 @@ def test_a_chat_prompt_renders_the_same_locally_and_on_the_server(live_server, p
             {"role": "user", "content": "Why?"},
         ]
     )
+
+
+def test_get_answers_the_composed_prompt_and_what_it_is_made_of(live_server, people, token):
+    services.create_prompt(
+        people["ed"], people["support"], name="Tone", slug="tone", template="Be kind.",
+        deploy_to="development",
+    )  # fmt: skip
+    services.create_prompt(
+        people["ed"], people["support"], name="Reply", slug="reply",
+        template='{% include "support/tone" %} Answer {{ question }}.', deploy_to="development",
+    )  # fmt: skip
+    client = RegistryClient(base_url=live_server.url, token=token, ttl=60)
+    reply = client.get("support/reply", environment="development")
+    assert reply.template == "Be kind. Answer {{ question }}."
+    assert reply.dependencies == [
+        {"address": "support/tone", "version": 1, "environment": "development"}
+    ]
+    assert reply.render(question="why") == "Be kind. Answer why."

@@ -79,3 +79,13 @@ def test_the_version_page_says_why_it_cannot_compose(ed, people, safety):
     services.archive_prompt(people["alice"], safety)
     html = ed.get("/p/support/parent/v/1/").content.decode()
     assert "Could not render:" in html and "is archived" in html
+
+
+def test_compare_renders_both_versions_composed_with_the_snippets_inputs(ed, people, safety):
+    from tests.composition.conftest import add
+
+    parent = make(people["ed"], people["support"], "parent", "Top {{ x }}.")
+    add(people["ed"], parent, 'Top {{ x }}. {% include "support/safety@1" %}')
+    html = ed.get("/p/support/parent/compare/?from=1&to=2&var_x=X&var_name=Ann").content.decode()
+    assert 'name="var_name"' in html
+    assert "Be safe, Ann." in html

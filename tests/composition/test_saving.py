@@ -240,3 +240,28 @@ def test_the_api_saves_a_reference(as_user, safety):
     )
     assert answer.status_code == 201, answer.json()
     assert answer.json()["slug"] == "with-safety"
+
+
+def test_a_composition_longer_than_a_template_may_be_is_refused(people, settings):
+    """Each level includes the one below four times: the text grows fourfold a level."""
+    settings.REGISTRY_MAX_TEMPLATE_CHARS = 2_000
+    make(people["ed"], people["support"], "l0", "x" * 100)
+    make(people["ed"], people["support"], "l1", '{% include "support/l0" %}' * 4)
+    make(people["ed"], people["support"], "l2", '{% include "support/l1" %}' * 4)  # 1,600
+    error = refused(lambda: new(people, 'top\n{% include "support/l2" %}' * 2))
+    assert error.details["why"] == "too_large"
+    assert error.details["reference"] == "support/l2"
+    assert error.details["limit"] == 2_000
+    assert (error.details["field"], error.details["line"]) == ("template", 2)
+
+
+def test_a_snippet_included_many_times_is_composed_once(people, django_assert_max_num_queries):
+    from composition.services import compose
+
+    make(people["ed"], people["support"], "l0", "x")
+    make(people["ed"], people["support"], "l1", '{% include "support/l0" %}' * 50)
+    parent = new(people, '{% include "support/l1" %}' * 50)
+    with django_assert_max_num_queries(3):
+        composed = compose(parent.latest_version)
+    assert composed.template == "x" * 2500
+    assert len(composed.choices) == 50 + 50 * 50
