@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import SLUG_PATTERN
 from accounts.permissions import can_in, grant_keys, grant_keys_of
+from composition.releases import pinned_for
 from composition.services import Composed, has_references
 from composition.services import compose as compose_version
 from prompts import cache, templating
@@ -179,13 +180,14 @@ def _resolve_from_database(
 ) -> Resolved:
     gen = cache.current_generation(team_slug, gen)  # taken before reading the database
     prompt = find_prompt(user, team_slug, slug)
-    env_slug, version, until = _pick(prompt, selector)
+    env_slug, version, until, deployment = _pick(prompt, selector)
     payload = version_payload(version)
     cache.payloads.put(version.pk, payload)
     extra: dict[str, Any] = {}
     if has_references(version.kind, version.template, version.messages):
         try:
-            composed = compose_version(version, env_slug)
+            # A rollback composes with the snippet versions its deployment recorded.
+            composed = compose_version(version, env_slug, pinned_for(deployment))
         except DomainError:
             if compose:
                 raise
@@ -222,20 +224,21 @@ def _resolve_from_database(
     return Resolved({**payload, **address}, env_slug, prompt.pk, version.pk)
 
 
-def _pick(prompt: Prompt, selector: str) -> tuple[str | None, Version, datetime | None]:
-    """(environment slug, version, time until which the answer holds)."""
+def _pick(prompt: Prompt, selector: str) -> tuple[str | None, Version, datetime | None, Any]:
+    """(environment slug, version, time until which the answer holds, the deployment
+    that made it live: None for a version asked for by number or label)."""
     if selector == "latest":
         if prompt.latest_version is None:
             raise NotFound(f"{prompt.address} has no version.")
-        return None, prompt.latest_version, None
+        return None, prompt.latest_version, None, None
     if selector.startswith("v:"):
-        return None, find_version(prompt, selector[2:]), None
+        return None, find_version(prompt, selector[2:]), None, None
     env = find_environment(prompt.team, selector[4:] if selector.startswith("env:") else None)
     now = timezone.now()
     live = live_deployment(prompt, env, now)
     if live is None:
         raise NotFound(f"Nothing of {prompt.address} is live in {env.slug}.", code="not_deployed")
-    return env.slug, live.version, next_planned_at(prompt, env, now)
+    return env.slug, live.version, next_planned_at(prompt, env, now), live
 
 
 def render(

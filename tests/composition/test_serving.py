@@ -98,7 +98,7 @@ def test_rollback_rename_and_archive_of_a_snippet_are_seen_at_once(vic, people, 
     services.update_prompt(people["ed"], safety, slug="safety-first")
     body = vic.get(f"{PARENT}/resolve{DEV}").json()
     assert body["dependencies"][0]["address"] == "support/safety-first"
-    services.archive_prompt(people["alice"], safety)
+    services.archive_prompt(people["alice"], safety, force=True)
     answer = vic.get(f"{PARENT}/resolve{DEV}")
     assert answer.status_code == 409
     assert answer.json()["error"]["code"] == "composition_failed"
@@ -205,7 +205,7 @@ def test_the_lean_path_answers_composed_resolves_as_the_full_stack(
     missing = twin.same("post", f"{PARENT}/render", body, format="json")
     assert missing.json()["error"]["details"]["missing"] == ["who", "name"]
     twin.same("get", f"/api/v1/prompts/support/safety/resolve{DEV}")
-    services.archive_prompt(people["alice"], safety)
+    services.archive_prompt(people["alice"], safety, force=True)
     assert twin.same("get", f"{PARENT}/resolve{DEV}").status_code == 409
 
 
@@ -255,3 +255,34 @@ def test_a_snippet_change_reaches_a_parent_that_includes_it_through_another(
         {"address": "support/middle", "version": 1, "environment": "development"},
         {"address": "support/safety", "version": 2, "environment": "development"},
     ]
+
+
+def test_a_rollback_of_the_parent_serves_its_exact_composed_text_again(
+    token_of, people, parent, safety
+):
+    """resolve and render, on both paths: after the snippet moved on and the parent was
+    released again, rolling the parent back answers the very text it had, not the
+    snippet's newer one; a later release follows the snippet again."""
+    from releases import services as releasing
+    from releases.environments import find_environment
+
+    twin = Twin(**bearer(token_of("vic", scopes=["read"])))
+    ed, development = people["ed"], find_environment(parent.team, "development")
+    before = twin.same("get", f"{PARENT}/resolve{DEV}").json()
+    assert before["template"] == "Start {{ who }}. Be safe, {{ name }}. End."
+    deploy(ed, safety, "development", safety.latest_version)  # the snippet moves on
+    deploy(ed, parent, "development", add(ed, parent, 'Begin. {% include "support/safety" %}'))
+    assert "very safe" in twin.same("get", f"{PARENT}/resolve{DEV}").json()["template"]
+
+    releasing.rollback(ed, parent, development)
+
+    after = twin.same("get", f"{PARENT}/resolve{DEV}").json()
+    assert after["template"] == before["template"]
+    assert after["content_hash"] == before["content_hash"]
+    assert after["dependencies"] == before["dependencies"]
+    body = {"variables": {"who": "A", "name": "B"}, "environment": "development"}
+    rendered = twin.same("post", f"{PARENT}/render", body, format="json")
+    assert rendered.json()["rendered"] == "Start A. Be safe, B. End."
+
+    deploy(ed, parent, "development", parent.versions.get(number=2))
+    assert "very safe" in twin.same("get", f"{PARENT}/resolve{DEV}").json()["template"]
