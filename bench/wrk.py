@@ -44,7 +44,14 @@ def run(url: str, headers: dict[str, str], connections: int, seconds: float) -> 
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(_SCRIPT)
         script.flush()
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "-s", script.name]
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            script.name,
+        ]
         for name, value in headers.items():
             command += ["-H", f"{name}: {value}"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -9,7 +9,6 @@ shared cache, never the entry itself.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections import OrderedDict
 from threading import Lock
@@ -43,8 +42,10 @@ class Memo:
         # a dozen of these; the lock cost more than the lookups.
         value = self.items.get(key)
         if value is not None:
-            with contextlib.suppress(KeyError):
+            try:  # noqa: SIM105 - contextlib.suppress costs an object per lookup
                 self.items.move_to_end(key)
+            except KeyError:  # evicted meanwhile: nothing to move
+                pass
         return value
 
     def put(self, key: Any, value: Any) -> None:
