@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from evaluations.claims import stale_evaluations, take_stale
@@ -25,9 +26,30 @@ def requeue_stale() -> int:
     requeued = 0
     for pk in stale_evaluations():
         if take_stale(pk):
+            _end_silent_jobs(pk)
             enqueue(pk)
             requeued += 1
     return requeued
+
+
+class WorkerWentSilent(Exception):
+    """What the task table says of a job whose worker stopped renewing its leases."""
+
+
+def _end_silent_jobs(evaluation_id: int) -> None:
+    """The database backend's row of a job whose worker died says "running" forever;
+    it failed, and its evaluation goes on in the job queued now."""
+    if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db."):
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    from evaluations.tasks import run_evaluation
+
+    silent = DBTaskResult.objects.running().filter(
+        task_path=run_evaluation.module_path, args_kwargs__args=[evaluation_id]
+    )
+    for job in silent:
+        job.set_failed(WorkerWentSilent(f"Evaluation {evaluation_id}: its worker went silent."))
 
 
 def one_round(batch: int, stop: Callable[[], bool]) -> int:

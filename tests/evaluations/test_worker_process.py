@@ -191,3 +191,9 @@ def test_a_killed_workers_rows_are_finished_by_another_and_none_runs_twice(
         by_worker.setdefault(claim.worker, set()).add(tickets[claim.index])
     assert sorted(len(done) for done in by_worker.values()) == [4, 6]
     assert held <= max(by_worker.values(), key=len)
+    # The killed worker's job is not left "running" in the task table.
+    jobs = DBTaskResult.objects.filter(args_kwargs__args=[evaluation.pk])
+    assert {j.pk: j.status for j in jobs} == {
+        job.pk: "FAILED",
+        **{j.pk: "SUCCESSFUL" for j in jobs if j.pk != job.pk},
+    }
