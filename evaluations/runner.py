@@ -37,9 +37,8 @@ from evaluations.models import Evaluation, RowResult
 from prompts import templating
 from prompts.models import Version
 from registry_site.errors import DomainError
-from runs import crypto, providers
 from runs.models import Connection, ModelPrice
-from runs.services import Outcome, RunPlan, attempt
+from runs.services import Outcome, RunPlan, attempt, open_call
 from webhooks import events
 
 log = logging.getLogger(__name__)
@@ -79,20 +78,6 @@ class RowDone:
 
 
 # ------------------------------------------------------------------ preparing
-
-
-def open_call(connection: Connection, model: str, messages: list, config: dict) -> providers.Call:
-    headers = {}
-    if connection.headers_encrypted:
-        headers = json.loads(crypto.decrypt(connection.headers_encrypted))
-    return providers.Call(
-        base_url=connection.base_url,
-        api_key=crypto.decrypt(connection.api_key_encrypted),
-        model=model,
-        messages=messages,
-        parameters=providers.parameters(connection.provider, config),
-        headers=headers,
-    )
 
 
 def _plan(

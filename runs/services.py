@@ -204,7 +204,8 @@ def _take_turn(scope: str, key: Any, rate: str) -> None:
         )
 
 
-def _open_call(connection: Connection, model: str, messages: list, config: dict) -> providers.Call:
+def open_call(connection: Connection, model: str, messages: list, config: dict) -> providers.Call:
+    """The provider call for ``messages`` on ``connection``, its key and headers decrypted."""
     headers = {}
     if connection.headers_encrypted:
         headers = json.loads(crypto.decrypt(connection.headers_encrypted))
@@ -250,7 +251,7 @@ def prepare_run(
         environment=env_slug,
         connection=found,
         variables=values,
-        call=_open_call(found, model_name, rendered, merged),
+        call=open_call(found, model_name, rendered, merged),
         timeout=float(settings.PROVIDER_TIMEOUT_SECONDS),
         seconds=float(settings.RUN_DEADLINE_SECONDS),
     )
